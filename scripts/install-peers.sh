@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Installs the Debian packages the integration tests drive as real peers, when missing.
+# sip-tester provides sipp. Runs as root (as CI does) or through sudo.
+set -euo pipefail
+need=()
+command -v sipp >/dev/null 2>&1 || need+=(sip-tester)
+if [ ${#need[@]} -eq 0 ]; then exit 0; fi
+echo "installing test peers: ${need[*]}"
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq || true
+$SUDO apt-get install -y -qq --no-install-recommends "${need[@]}"

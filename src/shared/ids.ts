@@ -1,0 +1,36 @@
+import { randomFillSync } from 'node:crypto';
+
+/**
+ * Identifiers for branches, tags and Call-IDs. Random bytes come from a pool refilled in bulk,
+ * so making an id costs no system call. RFC 3261 §8.1.1.7: a branch starts with the magic
+ * cookie z9hG4bK and is unique across space and time.
+ */
+const ALPHABET = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-.';
+const POOL_SIZE = 4096;
+const pool = Buffer.allocUnsafe(POOL_SIZE);
+let poolOffset = POOL_SIZE;
+
+export function randomToken(length: number): string {
+  if (poolOffset + length > POOL_SIZE) {
+    randomFillSync(pool);
+    poolOffset = 0;
+  }
+  let out = '';
+  for (let i = 0; i < length; i++) out += ALPHABET[pool[poolOffset + i] & 63];
+  poolOffset += length;
+  return out;
+}
+
+export const BRANCH_MAGIC_COOKIE = 'z9hG4bK';
+
+export function newBranch(): string {
+  return BRANCH_MAGIC_COOKIE + randomToken(16);
+}
+
+export function newTag(): string {
+  return randomToken(12);
+}
+
+export function newCallId(host?: string): string {
+  return host ? `${randomToken(20)}@${host}` : randomToken(24);
+}

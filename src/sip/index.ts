@@ -1,0 +1,18 @@
+export { SipParseError, type ParseFailure } from './parse-error.ts';
+export { parseMessage, SipMessageError, type ParseOptions } from './parser.ts';
+export { validateMessage } from './validate.ts';
+export { StreamFramer, type FramedItem, type FramerLimits } from './framer.ts';
+export { SipMessage, SipRequest, SipResponse, HeaderField, type AnyMessage } from './message.ts';
+export { createResponse, createRequest, reasonPhrase, REASON_PHRASES, type ResponseOptions, type RequestOptions } from './builder.ts';
+export { SipUri, TelUri, AbsoluteUri, parseUri, classifyHost, type Uri, type HostType } from './uri.ts';
+export { uriEquals } from './uri-compare.ts';
+export { Parameters } from './parameters.ts';
+export { NameAddress, parseNameAddress } from './name-address.ts';
+export { Via, parseVia } from './via.ts';
+export { parseCSeq, parseCallId, parseMaxForwards, parseContentLength, parseDeltaSeconds, type CSeq } from './scalar-headers.ts';
+export { parseContacts, contactExpires, contactQ, type ContactList } from './contact.ts';
+export { parseAuthHeader, formatAuthHeader, type AuthHeader } from './auth-header.ts';
+export { splitList, quoteIfNeeded } from './header-scanner.ts';
+export { headerKey, isListHeader } from './header-names.ts';
+export { escape, unescape } from './escaping.ts';
+export * as charset from './charset.ts';

@@ -1,0 +1,461 @@
+import { parseAuthHeader, type AuthHeader } from './auth-header.ts';
+import { parseContacts, type ContactList } from './contact.ts';
+import { splitList } from './header-scanner.ts';
+import { headerKey, isListHeader } from './header-names.ts';
+import { SipParseError } from './parse-error.ts';
+import { parseNameAddress, type NameAddress } from './name-address.ts';
+import {
+  parseCallId,
+  parseContentLength,
+  parseCSeq,
+  parseDeltaSeconds,
+  parseMaxForwards,
+  parseOptionTags,
+  type CSeq,
+} from './scalar-headers.ts';
+import { parseUri, type Uri } from './uri.ts';
+import { parseVia, Via } from './via.ts';
+
+/**
+ * One header line as it appeared (name as written, value unfolded), with the position of its raw
+ * text in the original header section. A field that is edited or added has no raw position and
+ * is written anew; untouched fields are copied from the original text. Fields are never mutated
+ * in place, so a cloned message can share them.
+ */
+export class HeaderField {
+  constructor(
+    readonly name: string,
+    readonly key: string,
+    readonly value: string,
+    readonly rawStart = -1,
+    readonly rawEnd = -1,
+  ) {}
+}
+
+/** Parsed values, filled on first access and dropped when the header they come from is edited. */
+interface ParsedCache {
+  topVia?: Via;
+  vias?: Via[];
+  from?: NameAddress;
+  to?: NameAddress;
+  callId?: string;
+  cseq?: CSeq;
+  contacts?: ContactList;
+  routes?: NameAddress[];
+  recordRoutes?: NameAddress[];
+}
+
+/**
+ * A SIP message (RFC 3261 §7): start line, header fields and body. Lazy by design: parsing only
+ * indexes header lines; typed values are parsed when first asked for. Edits on the forwarding path
+ * touch single fields, and serialization copies every untouched run of lines from the original text.
+ */
+export abstract class SipMessage {
+  abstract readonly isRequest: boolean;
+  headers: HeaderField[];
+  body: Buffer;
+  /** Original header section (start line included) and the encoding it was decoded with. */
+  protected raw: string;
+  protected encoding: BufferEncoding;
+  /** End of the raw start line (after its line break), or -1 once the start line was edited. */
+  protected startLineEnd: number;
+  private cache: ParsedCache = {};
+
+  protected constructor(headers: HeaderField[], body: Buffer, raw: string, encoding: BufferEncoding, startLineEnd: number) {
+    this.headers = headers;
+    this.body = body;
+    this.raw = raw;
+    this.encoding = encoding;
+    this.startLineEnd = startLineEnd;
+  }
+
+  abstract startLine(): string;
+  abstract clone(): SipMessage;
+
+  // ---- generic header access -------------------------------------------------------------
+
+  /** The value of the first field with this name (any case, compact or long form). */
+  get(name: string): string | undefined {
+    const key = headerKey(name);
+    for (const f of this.headers) if (f.key === key) return f.value;
+    return undefined;
+  }
+
+  has(name: string): boolean {
+    return this.get(name) !== undefined;
+  }
+
+  /** All values of a header; list headers are split at commas into one entry per element. */
+  getAll(name: string): string[] {
+    const key = headerKey(name);
+    const out: string[] = [];
+    const list = isListHeader(key);
+    for (const f of this.headers) {
+      if (f.key !== key) continue;
+      if (list) for (const v of splitList(f.value)) out.push(v);
+      else out.push(f.value);
+    }
+    return out;
+  }
+
+  /** Number of fields (lines) with this name. */
+  countFields(name: string): number {
+    const key = headerKey(name);
+    let n = 0;
+    for (const f of this.headers) if (f.key === key) n++;
+    return n;
+  }
+
+  /** Replaces every field of this name with one field holding `value`. */
+  set(name: string, value: string): void {
+    const key = headerKey(name);
+    const i = this.headers.findIndex((f) => f.key === key);
+    const field = new HeaderField(name, key, value);
+    if (i < 0) this.headers.push(field);
+    else {
+      this.headers[i] = field;
+      this.headers = this.headers.filter((f, j) => j <= i || f.key !== key);
+    }
+    this.invalidate(key);
+  }
+
+  /** Adds a field after the existing ones, or before them with `first`. */
+  add(name: string, value: string, first = false): void {
+    const key = headerKey(name);
+    const field = new HeaderField(name, key, value);
+    if (first) {
+      const i = this.headers.findIndex((f) => f.key === key);
+      this.headers.splice(i < 0 ? 0 : i, 0, field);
+    } else {
+      let last = -1;
+      for (let i = 0; i < this.headers.length; i++) if (this.headers[i].key === key) last = i;
+      this.headers.splice(last < 0 ? this.headers.length : last + 1, 0, field);
+    }
+    this.invalidate(key);
+  }
+
+  remove(name: string): void {
+    const key = headerKey(name);
+    this.headers = this.headers.filter((f) => f.key !== key);
+    this.invalidate(key);
+  }
+
+  // ---- typed accessors (RFC 3261 §20) ----------------------------------------------------
+
+  /** The topmost Via value; parses nothing below it. */
+  get via(): Via {
+    if (this.cache.topVia === undefined) {
+      const field = this.firstField('via');
+      if (field === undefined) throw missing('Via');
+      const first = field.value.indexOf(',') < 0 ? field.value : splitList(field.value)[0];
+      this.cache.topVia = parseVia(first);
+    }
+    return this.cache.topVia;
+  }
+
+  get vias(): Via[] {
+    if (this.cache.vias === undefined) this.cache.vias = this.getAll('via').map(parseVia);
+    return this.cache.vias;
+  }
+
+  get from(): NameAddress {
+    return (this.cache.from ??= parseNameAddress(this.required('from', 'From'), 'From'));
+  }
+
+  get to(): NameAddress {
+    return (this.cache.to ??= parseNameAddress(this.required('to', 'To'), 'To'));
+  }
+
+  get callId(): string {
+    return (this.cache.callId ??= parseCallId(this.required('call-id', 'Call-ID')));
+  }
+
+  get cseq(): CSeq {
+    return (this.cache.cseq ??= parseCSeq(this.required('cseq', 'CSeq')));
+  }
+
+  get maxForwards(): number | undefined {
+    const v = this.get('max-forwards');
+    return v === undefined ? undefined : parseMaxForwards(v);
+  }
+
+  get contentLength(): number | undefined {
+    const v = this.get('content-length');
+    return v === undefined ? undefined : parseContentLength(v);
+  }
+
+  get contentType(): string | undefined {
+    return this.get('content-type');
+  }
+
+  get expires(): number | undefined {
+    const v = this.get('expires');
+    return v === undefined ? undefined : parseDeltaSeconds(v, 'Expires');
+  }
+
+  get contacts(): ContactList {
+    return (this.cache.contacts ??= parseContacts(this.getAll('contact')));
+  }
+
+  get routes(): NameAddress[] {
+    return (this.cache.routes ??= this.getAll('route').map((v) => parseNameAddress(v, 'Route')));
+  }
+
+  get recordRoutes(): NameAddress[] {
+    return (this.cache.recordRoutes ??= this.getAll('record-route').map((v) => parseNameAddress(v, 'Record-Route')));
+  }
+
+  get require(): string[] {
+    return parseOptionTags(this.getAll('require'), 'Require');
+  }
+
+  get proxyRequire(): string[] {
+    return parseOptionTags(this.getAll('proxy-require'), 'Proxy-Require');
+  }
+
+  get supported(): string[] {
+    return parseOptionTags(this.getAll('supported'), 'Supported');
+  }
+
+  get unsupported(): string[] {
+    return parseOptionTags(this.getAll('unsupported'), 'Unsupported');
+  }
+
+  /** Authorization / Proxy-Authorization / WWW-Authenticate / Proxy-Authenticate values, parsed. */
+  authHeaders(name: 'authorization' | 'proxy-authorization' | 'www-authenticate' | 'proxy-authenticate'): AuthHeader[] {
+    const out: AuthHeader[] = [];
+    for (const f of this.headers) if (f.key === name) out.push(parseAuthHeader(f.value, f.name));
+    return out;
+  }
+
+  // ---- forwarding edits (RFC 3261 §16.6) -------------------------------------------------
+
+  /** Adds a Via above all others. */
+  pushVia(via: Via | string): void {
+    const value = typeof via === 'string' ? via : via.toString();
+    const i = this.headers.findIndex((f) => f.key === 'via');
+    this.headers.splice(i < 0 ? 0 : i, 0, new HeaderField('Via', 'via', value));
+    this.cache.vias = undefined;
+    this.cache.topVia = typeof via === 'string' ? undefined : via;
+  }
+
+  /** Removes the topmost Via value (RFC 3261 §16.7 step 3) and returns it. */
+  popVia(): Via | undefined {
+    const i = this.headers.findIndex((f) => f.key === 'via');
+    if (i < 0) return undefined;
+    const top = this.via;
+    this.removeFirstElement(i);
+    this.cache.vias = undefined;
+    this.cache.topVia = undefined;
+    return top;
+  }
+
+  /** Adds a Record-Route value above the existing ones (RFC 3261 §16.6 step 4). */
+  prependRecordRoute(value: NameAddress | string): void {
+    const i = this.headers.findIndex((f) => f.key === 'record-route');
+    let at = i;
+    if (at < 0) {
+      // no Record-Route yet: place it after the Vias, where readers expect it
+      at = 0;
+      for (let j = 0; j < this.headers.length; j++) if (this.headers[j].key === 'via') at = j + 1;
+    }
+    this.headers.splice(at, 0, new HeaderField('Record-Route', 'record-route', value.toString()));
+    this.cache.recordRoutes = undefined;
+  }
+
+  /** Removes the topmost Route value (RFC 3261 §16.4, §16.12). */
+  popRoute(): NameAddress | undefined {
+    const i = this.headers.findIndex((f) => f.key === 'route');
+    if (i < 0) return undefined;
+    const top = this.routes[0];
+    this.removeFirstElement(i);
+    this.cache.routes = undefined;
+    return top;
+  }
+
+  setMaxForwards(value: number): void {
+    this.set(this.firstField('max-forwards')?.name ?? 'Max-Forwards', String(value));
+  }
+
+  /** Replaces the body and keeps Content-Length (and, when given, Content-Type) in step. */
+  setBody(body: Buffer | string, contentType?: string): void {
+    this.body = typeof body === 'string' ? Buffer.from(body, 'utf8') : body;
+    this.set(this.firstField('content-length')?.name ?? 'Content-Length', String(this.body.length));
+    if (contentType !== undefined) this.set('Content-Type', contentType);
+  }
+
+  // ---- serialization ---------------------------------------------------------------------
+
+  /** The wire form: untouched runs of header lines are copied from the original text. */
+  toBuffer(): Buffer {
+    let head = this.startLineEnd >= 0 ? this.raw.slice(0, this.startLineEnd) : this.startLine() + '\r\n';
+    let runStart = -1;
+    let runEnd = -1;
+    let hasLength = false;
+    for (const f of this.headers) {
+      if (f.key === 'content-length') hasLength = true;
+      if (f.rawStart >= 0) {
+        if (f.rawStart === runEnd) {
+          runEnd = f.rawEnd;
+          continue;
+        }
+        if (runStart >= 0) head += this.raw.slice(runStart, runEnd);
+        runStart = f.rawStart;
+        runEnd = f.rawEnd;
+        continue;
+      }
+      if (runStart >= 0) {
+        head += this.raw.slice(runStart, runEnd);
+        runStart = runEnd = -1;
+      }
+      head += f.name + ': ' + f.value + '\r\n';
+    }
+    if (runStart >= 0) head += this.raw.slice(runStart, runEnd);
+    // Streams need Content-Length (RFC 3261 §18.3); a datagram that arrived without one gets it here.
+    if (!hasLength) head += 'Content-Length: ' + this.body.length + '\r\n';
+    head += '\r\n';
+    const headBytes = Buffer.from(head, this.encoding);
+    return this.body.length === 0 ? headBytes : Buffer.concat([headBytes, this.body]);
+  }
+
+  toString(): string {
+    return this.toBuffer().toString('utf8');
+  }
+
+  // ---- internals -------------------------------------------------------------------------
+
+  protected firstField(key: string): HeaderField | undefined {
+    for (const f of this.headers) if (f.key === key) return f;
+    return undefined;
+  }
+
+  private required(key: string, label: string): string {
+    const v = this.firstField(key)?.value;
+    if (v === undefined) throw missing(label);
+    return v;
+  }
+
+  /** Drops the first comma-separated element of field i (or the field, if it has one element). */
+  private removeFirstElement(i: number): void {
+    const field = this.headers[i];
+    const elements = splitList(field.value);
+    if (elements.length <= 1) this.headers.splice(i, 1);
+    else this.headers[i] = new HeaderField(field.name, field.key, elements.slice(1).join(', '));
+  }
+
+  protected invalidate(key: string): void {
+    switch (key) {
+      case 'via':
+        this.cache.vias = this.cache.topVia = undefined;
+        break;
+      case 'from':
+        this.cache.from = undefined;
+        break;
+      case 'to':
+        this.cache.to = undefined;
+        break;
+      case 'call-id':
+        this.cache.callId = undefined;
+        break;
+      case 'cseq':
+        this.cache.cseq = undefined;
+        break;
+      case 'contact':
+        this.cache.contacts = undefined;
+        break;
+      case 'route':
+        this.cache.routes = undefined;
+        break;
+      case 'record-route':
+        this.cache.recordRoutes = undefined;
+        break;
+    }
+  }
+}
+
+function missing(label: string): SipParseError {
+  return new SipParseError('missing-header', `no ${label} header`);
+}
+
+export class SipRequest extends SipMessage {
+  readonly isRequest = true as const;
+  method: string;
+  private uriText: string;
+  private parsedUri: Uri | undefined;
+
+  constructor(
+    method: string,
+    uri: Uri | string,
+    headers: HeaderField[],
+    body: Buffer = EMPTY,
+    raw = '',
+    encoding: BufferEncoding = 'utf8',
+    startLineEnd = -1,
+  ) {
+    super(headers, body, raw, encoding, startLineEnd);
+    this.method = method;
+    if (typeof uri === 'string') this.uriText = uri;
+    else {
+      this.uriText = uri.toString();
+      this.parsedUri = uri;
+    }
+  }
+
+  /** The Request-URI, parsed on first access. */
+  get uri(): Uri {
+    return (this.parsedUri ??= parseUri(this.uriText));
+  }
+
+  /** The Request-URI as written on the start line. */
+  get uriString(): string {
+    return this.parsedUri === undefined ? this.uriText : this.parsedUri.toString();
+  }
+
+  setUri(uri: Uri): void {
+    this.parsedUri = uri;
+    this.uriText = uri.toString();
+    this.startLineEnd = -1;
+  }
+
+  startLine(): string {
+    return `${this.method} ${this.uriString} SIP/2.0`;
+  }
+
+  clone(): SipRequest {
+    const copy = new SipRequest(this.method, this.uriText, this.headers.slice(), this.body, this.raw, this.encoding, this.startLineEnd);
+    if (this.parsedUri !== undefined && this.startLineEnd < 0) copy.setUri(this.parsedUri.clone());
+    return copy;
+  }
+}
+
+export class SipResponse extends SipMessage {
+  readonly isRequest = false as const;
+  status: number;
+  reason: string;
+
+  constructor(
+    status: number,
+    reason: string,
+    headers: HeaderField[],
+    body: Buffer = EMPTY,
+    raw = '',
+    encoding: BufferEncoding = 'utf8',
+    startLineEnd = -1,
+  ) {
+    super(headers, body, raw, encoding, startLineEnd);
+    this.status = status;
+    this.reason = reason;
+  }
+
+  startLine(): string {
+    return `SIP/2.0 ${this.status} ${this.reason}`;
+  }
+
+  clone(): SipResponse {
+    return new SipResponse(this.status, this.reason, this.headers.slice(), this.body, this.raw, this.encoding, this.startLineEnd);
+  }
+}
+
+const EMPTY = Buffer.alloc(0);
+
+export type AnyMessage = SipRequest | SipResponse;

@@ -1,0 +1,87 @@
+import { TOKEN } from './charset.ts';
+import { HeaderScanner, quoteIfNeeded } from './header-scanner.ts';
+import { Parameters } from './parameters.ts';
+import { parseUri, type Uri } from './uri.ts';
+
+/**
+ * name-addr / addr-spec with header parameters, as in From, To, Contact, Route, Record-Route,
+ * Path (RFC 3261 §20.10, §25.1). Without angle brackets, everything after the first ";" is a
+ * header parameter, never a URI parameter.
+ */
+export class NameAddress {
+  constructor(
+    public uri: Uri,
+    public displayName: string | null = null,
+    public params: Parameters = new Parameters(),
+  ) {}
+
+  get tag(): string | undefined {
+    const t = this.params.get('tag');
+    return t === null ? undefined : t;
+  }
+
+  set tag(value: string | undefined) {
+    if (value === undefined) this.params.delete('tag');
+    else this.params.set('tag', value);
+  }
+
+  clone(): NameAddress {
+    return new NameAddress(this.uri.clone(), this.displayName, this.params.clone());
+  }
+
+  toString(): string {
+    const name = this.displayName !== null && this.displayName.length > 0 ? quoteIfNeeded(this.displayName) + ' ' : '';
+    return `${name}<${this.uri.toString()}>${this.params.toString()}`;
+  }
+}
+
+/** Parses one element (already split from a list) of a name-addr header. */
+export function parseNameAddress(value: string, what: string): NameAddress {
+  const sc = new HeaderScanner(value, what);
+  sc.skipWs();
+  let displayName: string | null = null;
+  let bracketed = false;
+  if (sc.peek() === 34 /* " */) {
+    displayName = sc.quoted();
+    sc.skipWs();
+    bracketed = true;
+  } else {
+    // display-name = *(token LWS): read tokens until "<"; anything else means an addr-spec.
+    const start = sc.i;
+    const words: string[] = [];
+    for (;;) {
+      sc.skipWs();
+      const c = sc.peek();
+      if (c === 60 /* < */) {
+        bracketed = true;
+        break;
+      }
+      if (c < 0 || c > 255 || TOKEN[c] === 0) break;
+      words.push(sc.token());
+    }
+    if (bracketed) displayName = words.length > 0 ? words.join(' ') : null;
+    else sc.i = start;
+  }
+  let uri: Uri;
+  if (bracketed) {
+    sc.expect(60, '"<"');
+    const close = value.indexOf('>', sc.i);
+    if (close < 0) sc.fail('missing ">"');
+    uri = parseUri(value.slice(sc.i, close));
+    sc.i = close + 1;
+  } else {
+    const start = sc.i;
+    while (sc.i < sc.end) {
+      const c = value.charCodeAt(sc.i);
+      if (c === 59 || c === 32 || c === 9) break;
+      // RFC 3261 §20.10: a URI with "," "?" or ";" must be enclosed in angle brackets
+      if (c === 44 || c === 63) sc.fail('addr-spec needs angle brackets');
+      sc.i++;
+    }
+    uri = parseUri(value.slice(start, sc.i));
+  }
+  const params = sc.params();
+  sc.skipWs();
+  if (!sc.atEnd()) sc.fail(`unexpected ${JSON.stringify(value[sc.i])}`);
+  return new NameAddress(uri, displayName, params);
+}
