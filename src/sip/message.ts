@@ -250,6 +250,18 @@ export abstract class SipMessage {
     return top;
   }
 
+  /** Replaces the topmost Via value, e.g. to add received/rport on receipt (RFC 3261 §18.2.1). */
+  replaceTopVia(via: Via): void {
+    const i = this.headers.findIndex((f) => f.key === 'via');
+    if (i < 0) return this.pushVia(via);
+    const field = this.headers[i];
+    const elements = field.value.indexOf(',') < 0 ? [] : splitList(field.value).slice(1);
+    elements.unshift(via.toString());
+    this.headers[i] = new HeaderField(field.name, field.key, elements.join(', '));
+    this.cache.vias = undefined;
+    this.cache.topVia = via;
+  }
+
   /** Adds a Record-Route value above the existing ones (RFC 3261 §16.6 step 4). */
   prependRecordRoute(value: NameAddress | string): void {
     const i = this.headers.findIndex((f) => f.key === 'record-route');

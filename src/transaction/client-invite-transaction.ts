@@ -1,0 +1,161 @@
+import type { Timer, TimerTarget } from '../shared/index.ts';
+import { createResponse, HeaderField, SipRequest, type SipResponse } from '../sip/index.ts';
+import { isReliable, type Destination, type Flow } from '../transport/index.ts';
+import type { ClientTransactionHandle, ClientTransactionHandler } from './client-transaction.ts';
+import type { TransactionContext } from './context.ts';
+import { TimerKind } from './timers.ts';
+
+export type ClientInviteState = 'calling' | 'proceeding' | 'accepted' | 'completed' | 'terminated';
+
+/**
+ * The INVITE client transaction of RFC 3261 §17.1.1 (Figure 5) with RFC 6026: a 2xx moves it to
+ * Accepted, where further 2xx (retransmissions, other forks) still reach the TU until Timer M;
+ * a 3xx-6xx is acknowledged here (§17.1.1.3) and its retransmissions are absorbed until Timer D.
+ */
+export class ClientInviteTransaction implements ClientTransactionHandle, TimerTarget {
+  readonly isInvite = true;
+  state: ClientInviteState = 'calling';
+  flow: Flow | undefined;
+  failed: 'timeout' | 'transport' | null = null;
+  private bytes: Buffer | null = null;
+  private ackBytes: Buffer | null = null;
+  private timerA: Timer | null = null;
+  private timerB: Timer | null = null;
+  private timerD: Timer | null = null;
+  private timerM: Timer | null = null;
+  private intervalA: number;
+
+  constructor(
+    private readonly ctx: TransactionContext,
+    readonly key: string,
+    readonly request: SipRequest,
+    readonly branch: string,
+    readonly destination: Destination,
+    private readonly handler: ClientTransactionHandler,
+  ) {
+    this.intervalA = ctx.timers.T1;
+  }
+
+  get terminated(): boolean {
+    return this.state === 'terminated';
+  }
+
+  start(): void {
+    this.flow = this.ctx.transport.sendRequest(this.request, this.destination, this.branch, () => this.transportError());
+    this.bytes = this.request.toBuffer();
+    if (this.state === 'terminated') return;
+    if (!isReliable(this.flow.protocol)) this.timerA = this.ctx.wheel.schedule(this.intervalA, this, TimerKind.A);
+    this.timerB = this.ctx.wheel.schedule(64 * this.ctx.timers.T1, this, TimerKind.B);
+  }
+
+  receiveResponse(response: SipResponse): void {
+    const status = response.status;
+    switch (this.state) {
+      case 'calling':
+      case 'proceeding':
+        this.stopRetransmitting();
+        if (status < 200) {
+          this.state = 'proceeding';
+          this.handler.onResponse(response, this);
+        } else if (status < 300) {
+          this.state = 'accepted';
+          this.ctx.wheel.cancel(this.timerB);
+          this.timerB = null;
+          this.timerM = this.ctx.wheel.schedule(64 * this.ctx.timers.T1, this, TimerKind.M);
+          this.handler.onResponse(response, this);
+        } else {
+          this.state = 'completed';
+          this.ctx.wheel.cancel(this.timerB);
+          this.timerB = null;
+          this.sendAck(response);
+          this.handler.onResponse(response, this);
+          // Timer D: at least 32 s for unreliable transports, zero for reliable ones
+          if (this.flow !== undefined && isReliable(this.flow.protocol)) this.terminate();
+          else if (this.state === 'completed') this.timerD = this.ctx.wheel.schedule(Math.max(32_000, 64 * this.ctx.timers.T1), this, TimerKind.D);
+        }
+        break;
+      case 'accepted':
+        if (status >= 200 && status < 300) this.handler.onResponse(response, this);
+        break;
+      case 'completed':
+        // a retransmitted final response: acknowledge it again, do not pass it up
+        if (status >= 300 && this.ackBytes !== null && this.flow !== undefined) this.ctx.transport.sendBytes(this.ackBytes, this.flow);
+        break;
+    }
+  }
+
+  onTimer(kind: number): void {
+    switch (kind) {
+      case TimerKind.A:
+        if (this.state !== 'calling') return;
+        if (this.bytes !== null && this.flow !== undefined) this.ctx.transport.sendBytes(this.bytes, this.flow);
+        this.intervalA *= 2;
+        this.timerA = this.ctx.wheel.schedule(this.intervalA, this, TimerKind.A);
+        break;
+      case TimerKind.B:
+        this.timerB = null;
+        if (this.state !== 'calling') return;
+        this.fail('timeout', 408);
+        break;
+      case TimerKind.D:
+      case TimerKind.M:
+        this.terminate();
+        break;
+    }
+  }
+
+  terminate(): void {
+    if (this.state === 'terminated') return;
+    this.state = 'terminated';
+    const wheel = this.ctx.wheel;
+    wheel.cancel(this.timerA);
+    wheel.cancel(this.timerB);
+    wheel.cancel(this.timerD);
+    wheel.cancel(this.timerM);
+    this.ctx.forget(this.key, false);
+  }
+
+  private stopRetransmitting(): void {
+    this.ctx.wheel.cancel(this.timerA);
+    this.timerA = null;
+  }
+
+  /**
+   * ACK for a non-2xx final response (§17.1.1.3): Request-URI, Call-ID, From, CSeq number and
+   * Route of the INVITE, To of the response, and the INVITE's top Via only.
+   */
+  private sendAck(response: SipResponse): void {
+    if (this.flow === undefined) return;
+    const inv = this.request;
+    const fields: HeaderField[] = [];
+    let viaDone = false;
+    for (const f of inv.headers) {
+      if (f.key === 'via') {
+        if (viaDone) continue;
+        viaDone = true;
+        fields.push(new HeaderField(f.name, f.key, inv.via.toString()));
+      } else if (f.key === 'to') {
+        fields.push(new HeaderField(f.name, f.key, response.get('to') ?? f.value));
+      } else if (f.key === 'cseq') {
+        fields.push(new HeaderField(f.name, f.key, `${inv.cseq.seq} ACK`));
+      } else if (f.key === 'from' || f.key === 'call-id' || f.key === 'route' || f.key === 'max-forwards') {
+        // a new field: the raw offsets of the original belong to the INVITE's text
+        fields.push(new HeaderField(f.name, f.key, f.value));
+      }
+    }
+    fields.push(new HeaderField('Content-Length', 'content-length', '0'));
+    const ack = new SipRequest('ACK', inv.uriString, fields);
+    this.ackBytes = ack.toBuffer();
+    this.ctx.transport.sendBytes(this.ackBytes, this.flow);
+  }
+
+  private transportError(): void {
+    if (this.state === 'calling' || this.state === 'proceeding') this.fail('transport', 503);
+  }
+
+  private fail(kind: 'timeout' | 'transport', status: number): void {
+    this.failed = kind;
+    this.terminate();
+    this.handler.onResponse(createResponse(this.request, status), this);
+  }
+}

@@ -1,0 +1,23 @@
+import type { SipRequest, SipResponse } from '../sip/index.ts';
+import type { Destination, Flow } from '../transport/index.ts';
+
+/** Receives what a client transaction learns (RFC 3261 §17.1). */
+export interface ClientTransactionHandler {
+  /**
+   * Responses for the transaction user: provisional ones, the final one, further 2xx for INVITE
+   * (RFC 6026), and a synthesized 408 on Timer B/F or 503 on a transport error (§8.1.3.1).
+   */
+  onResponse(response: SipResponse, transaction: ClientTransactionHandle): void;
+}
+
+export interface ClientTransactionHandle {
+  readonly request: SipRequest;
+  readonly branch: string;
+  readonly destination: Destination;
+  /** The flow the request actually went out on (TCP when §18.1.1 switched it). */
+  readonly flow: Flow | undefined;
+  readonly isInvite: boolean;
+  readonly terminated: boolean;
+  /** True once the transaction ended by Timer B/F, or by a transport error. */
+  readonly failed: 'timeout' | 'transport' | null;
+}

@@ -1,0 +1,30 @@
+import type { TimerWheel } from '../shared/index.ts';
+import type { SipRequest, SipResponse } from '../sip/index.ts';
+import type { Flow, TransportLayer } from '../transport/index.ts';
+import type { TimerConfig } from './timers.ts';
+
+/** What a transaction needs from the layer that owns it. */
+export interface TransactionContext {
+  readonly transport: TransportLayer;
+  readonly wheel: TimerWheel;
+  readonly timers: TimerConfig;
+  /** Removes a transaction from the matching tables. */
+  forget(key: string, server: boolean): void;
+  /** A server transaction ended without the ACK or response it waited for. */
+  serverFailed(kind: 'timeout' | 'transport', request: SipRequest, flow: Flow): void;
+}
+
+/**
+ * The transaction user's view of a server transaction (RFC 3261 §17.2): the request, the flow it
+ * came on, and respond().
+ */
+export interface ServerTransactionHandle {
+  readonly request: SipRequest;
+  readonly flow: Flow;
+  readonly key: string;
+  readonly isInvite: boolean;
+  /** The final status sent, 0 while none has been. */
+  readonly finalStatus: number;
+  readonly terminated: boolean;
+  respond(response: SipResponse): void;
+}

@@ -1,0 +1,134 @@
+import type { Timer, TimerTarget } from '../shared/index.ts';
+import { createResponse, type SipRequest, type SipResponse } from '../sip/index.ts';
+import { isReliable, type Flow } from '../transport/index.ts';
+import type { ServerTransactionHandle, TransactionContext } from './context.ts';
+import { TimerKind } from './timers.ts';
+
+export type ServerInviteState = 'proceeding' | 'completed' | 'confirmed' | 'accepted' | 'terminated';
+
+/**
+ * The INVITE server transaction of RFC 3261 §17.2.1 (Figure 7) with the RFC 6026 Accepted state:
+ * after a 2xx the transaction stays to absorb INVITE retransmissions (Timer L) instead of ending,
+ * and the TU retransmits the 2xx itself (§13.3.1.4).
+ */
+export class ServerInviteTransaction implements ServerTransactionHandle, TimerTarget {
+  readonly isInvite = true;
+  state: ServerInviteState = 'proceeding';
+  finalStatus = 0;
+  /** To tag of the last response sent, for RFC 2543 ACK matching. */
+  responseToTag: string | undefined;
+  private lastResponse: SipResponse | null = null;
+  private timerTrying: Timer | null = null;
+  private timerG: Timer | null = null;
+  private timerH: Timer | null = null;
+  private timerI: Timer | null = null;
+  private timerL: Timer | null = null;
+  private intervalG: number;
+
+  constructor(
+    private readonly ctx: TransactionContext,
+    readonly key: string,
+    readonly request: SipRequest,
+    readonly flow: Flow,
+    trying: 'immediate' | 'delayed' | 'off',
+  ) {
+    this.intervalG = ctx.timers.T1;
+    // §17.2.1: send 100 Trying unless the TU answers within 200 ms
+    if (trying === 'immediate') this.respond(createResponse(request, 100));
+    else if (trying === 'delayed') this.timerTrying = ctx.wheel.schedule(200, this, TimerKind.Trying);
+  }
+
+  get terminated(): boolean {
+    return this.state === 'terminated';
+  }
+
+  /** An INVITE retransmission: the last provisional is resent in Proceeding (§17.2.1); absorbed otherwise. */
+  receiveRequest(): void {
+    if (this.state === 'proceeding' && this.lastResponse !== null) this.send(this.lastResponse);
+    else if (this.state === 'completed' && this.lastResponse !== null) this.send(this.lastResponse);
+  }
+
+  /** ACK for a non-2xx final response: Completed → Confirmed (§17.2.1). */
+  receiveAck(): void {
+    if (this.state !== 'completed') return;
+    this.state = 'confirmed';
+    this.ctx.wheel.cancel(this.timerG);
+    this.ctx.wheel.cancel(this.timerH);
+    this.timerG = this.timerH = null;
+    if (isReliable(this.flow.protocol)) this.terminate();
+    else this.timerI = this.ctx.wheel.schedule(this.ctx.timers.T4, this, TimerKind.I);
+  }
+
+  respond(response: SipResponse): void {
+    const status = response.status;
+    if (this.state === 'accepted' && status >= 200 && status < 300) {
+      // RFC 6026 §7.1: further 2xx from the TU (retransmissions, other forks) are sent in Accepted
+      this.send(response);
+      return;
+    }
+    if (this.state !== 'proceeding') return;
+    this.ctx.wheel.cancel(this.timerTrying);
+    this.timerTrying = null;
+    this.lastResponse = response;
+    this.responseToTag = status > 100 ? response.to.tag : undefined;
+    this.send(response);
+    if (status < 200) return;
+    this.finalStatus = status;
+    if (status < 300) {
+      this.state = 'accepted';
+      this.timerL = this.ctx.wheel.schedule(64 * this.ctx.timers.T1, this, TimerKind.L);
+      return;
+    }
+    this.state = 'completed';
+    if (!isReliable(this.flow.protocol)) this.timerG = this.ctx.wheel.schedule(this.intervalG, this, TimerKind.G);
+    this.timerH = this.ctx.wheel.schedule(64 * this.ctx.timers.T1, this, TimerKind.H);
+  }
+
+  onTimer(kind: number): void {
+    switch (kind) {
+      case TimerKind.Trying:
+        this.timerTrying = null;
+        if (this.state === 'proceeding' && this.lastResponse === null) this.respond(createResponse(this.request, 100));
+        break;
+      case TimerKind.G:
+        if (this.state !== 'completed' || this.lastResponse === null) return;
+        this.send(this.lastResponse);
+        this.intervalG = Math.min(2 * this.intervalG, this.ctx.timers.T2);
+        this.timerG = this.ctx.wheel.schedule(this.intervalG, this, TimerKind.G);
+        break;
+      case TimerKind.H:
+        // no ACK came: the TU learns of it (§17.2.1)
+        this.timerH = null;
+        if (this.state !== 'completed') return;
+        this.terminate();
+        this.ctx.serverFailed('timeout', this.request, this.flow);
+        break;
+      case TimerKind.I:
+      case TimerKind.L:
+        this.terminate();
+        break;
+    }
+  }
+
+  terminate(): void {
+    if (this.state === 'terminated') return;
+    this.state = 'terminated';
+    const wheel = this.ctx.wheel;
+    wheel.cancel(this.timerTrying);
+    wheel.cancel(this.timerG);
+    wheel.cancel(this.timerH);
+    wheel.cancel(this.timerI);
+    wheel.cancel(this.timerL);
+    this.ctx.forget(this.key, true);
+  }
+
+  private send(response: SipResponse): void {
+    this.ctx.transport.sendResponse(response, this.flow, () => this.transportError());
+  }
+
+  private transportError(): void {
+    if (this.state === 'terminated') return;
+    this.terminate();
+    this.ctx.serverFailed('transport', this.request, this.flow);
+  }
+}

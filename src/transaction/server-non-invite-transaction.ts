@@ -1,0 +1,69 @@
+import type { Timer, TimerTarget } from '../shared/index.ts';
+import type { SipRequest, SipResponse } from '../sip/index.ts';
+import { isReliable, type Flow } from '../transport/index.ts';
+import type { ServerTransactionHandle, TransactionContext } from './context.ts';
+import { TimerKind } from './timers.ts';
+
+export type ServerNonInviteState = 'trying' | 'proceeding' | 'completed' | 'terminated';
+
+/** The non-INVITE server transaction of RFC 3261 §17.2.2 (Figure 8). */
+export class ServerNonInviteTransaction implements ServerTransactionHandle, TimerTarget {
+  readonly isInvite = false;
+  state: ServerNonInviteState = 'trying';
+  finalStatus = 0;
+  private lastResponse: SipResponse | null = null;
+  private timerJ: Timer | null = null;
+
+  constructor(
+    private readonly ctx: TransactionContext,
+    readonly key: string,
+    readonly request: SipRequest,
+    readonly flow: Flow,
+  ) {}
+
+  get terminated(): boolean {
+    return this.state === 'terminated';
+  }
+
+  /** A retransmission of the request (§17.2.2): absorbed in Trying, answered with the last response otherwise. */
+  receiveRequest(): void {
+    if (this.lastResponse !== null && (this.state === 'proceeding' || this.state === 'completed')) this.send(this.lastResponse);
+  }
+
+  respond(response: SipResponse): void {
+    if (this.state === 'completed' || this.state === 'terminated') return;
+    this.lastResponse = response;
+    if (response.status < 200) {
+      this.state = 'proceeding';
+      this.send(response);
+      return;
+    }
+    this.finalStatus = response.status;
+    this.state = 'completed';
+    this.send(response);
+    // Timer J: 64*T1 for unreliable transports, zero for reliable ones
+    if (isReliable(this.flow.protocol)) this.terminate();
+    else this.timerJ = this.ctx.wheel.schedule(64 * this.ctx.timers.T1, this, TimerKind.J);
+  }
+
+  onTimer(kind: number): void {
+    if (kind === TimerKind.J) this.terminate();
+  }
+
+  terminate(): void {
+    if (this.state === 'terminated') return;
+    this.state = 'terminated';
+    this.ctx.wheel.cancel(this.timerJ);
+    this.ctx.forget(this.key, true);
+  }
+
+  private send(response: SipResponse): void {
+    this.ctx.transport.sendResponse(response, this.flow, () => this.transportError());
+  }
+
+  private transportError(): void {
+    if (this.state === 'terminated') return;
+    this.terminate();
+    this.ctx.serverFailed('transport', this.request, this.flow);
+  }
+}

@@ -1,0 +1,29 @@
+/**
+ * RFC 3261 §17.1.1.1 / Appendix A timer values. T1 is the RTT estimate, T2 the longest
+ * retransmit interval for non-INVITE requests and INVITE responses, T4 how long a message may
+ * stay in the network.
+ */
+export interface TimerConfig {
+  T1: number;
+  T2: number;
+  T4: number;
+}
+
+export const DEFAULT_TIMERS: TimerConfig = { T1: 500, T2: 4000, T4: 5000 };
+
+/** Timer names of RFC 3261 §17 (A-K), RFC 6026 (L, M) and the 200 ms 100-Trying rule (§17.2.1). */
+export const TimerKind = {
+  A: 1,
+  B: 2,
+  D: 3,
+  E: 4,
+  F: 5,
+  G: 6,
+  H: 7,
+  I: 8,
+  J: 9,
+  K: 10,
+  L: 11,
+  M: 12,
+  Trying: 13,
+} as const;

@@ -1,0 +1,33 @@
+import { BRANCH_MAGIC_COOKIE } from '../shared/index.ts';
+import type { SipRequest, SipResponse } from '../sip/index.ts';
+
+/**
+ * Server transaction key (RFC 3261 §17.2.3): the top Via branch, its sent-by and the method, an
+ * ACK counting as INVITE. Without the magic cookie (an RFC 2543 peer) the key is made of the
+ * Request-URI, tags, Call-ID, CSeq number and the top Via instead (§17.2.3, second part).
+ */
+export function serverKey(request: SipRequest, toTagOverride?: string, methodOverride?: string): string {
+  const via = request.via;
+  const method = methodOverride ?? (request.method === 'ACK' ? 'INVITE' : request.method);
+  const branch = via.branch;
+  if (branch !== undefined && branch.startsWith(BRANCH_MAGIC_COOKIE)) {
+    return `${branch}\u0000${via.sentBy.toLowerCase()}\u0000${method}`;
+  }
+  const toTag = toTagOverride ?? request.to.tag ?? '';
+  return `2543\u0000${request.uriString}\u0000${toTag}\u0000${request.from.tag ?? ''}\u0000${request.callId}\u0000${request.cseq.seq}\u0000${via.toString()}\u0000${method}`;
+}
+
+/** Whether the key of this request follows RFC 3261 (magic cookie) rather than RFC 2543 matching. */
+export function hasMagicCookie(request: SipRequest): boolean {
+  return request.via.branch?.startsWith(BRANCH_MAGIC_COOKIE) === true;
+}
+
+/** Client transaction key (RFC 3261 §17.1.3): the top Via branch and the CSeq method. */
+export function clientKey(branch: string, method: string): string {
+  return `${branch}\u0000${method}`;
+}
+
+export function clientKeyOfResponse(response: SipResponse): string | undefined {
+  const branch = response.via.branch;
+  return branch === undefined ? undefined : clientKey(branch, response.cseq.method);
+}

@@ -1,0 +1,216 @@
+import { Counters, newBranch, silentLogger, systemClock, TimerWheel, type Clock, type Logger } from '../shared/index.ts';
+import { HeaderField, SipRequest, type AnyMessage, type SipResponse } from '../sip/index.ts';
+import type { Destination, Flow, TransportLayer } from '../transport/index.ts';
+import { ClientInviteTransaction } from './client-invite-transaction.ts';
+import { ClientNonInviteTransaction } from './client-non-invite-transaction.ts';
+import type { ClientTransactionHandle, ClientTransactionHandler } from './client-transaction.ts';
+import type { ServerTransactionHandle, TransactionContext } from './context.ts';
+import { ServerInviteTransaction } from './server-invite-transaction.ts';
+import { ServerNonInviteTransaction } from './server-non-invite-transaction.ts';
+import { DEFAULT_TIMERS, type TimerConfig } from './timers.ts';
+import { clientKey, clientKeyOfResponse, hasMagicCookie, serverKey } from './transaction-key.ts';
+
+/** The transaction user (RFC 3261 §17): the core above the transactions (UA core, proxy core). */
+export interface TransactionUser {
+  /** A new request with its server transaction. ACK never comes here. */
+  onRequest(request: SipRequest, transaction: ServerTransactionHandle): void;
+  /** An ACK that matched no INVITE server transaction: the ACK of a 2xx (§17.2.1, §13.3.1.4). */
+  onAck?(ack: SipRequest, flow: Flow): void;
+  /** A response that matched no client transaction (e.g. a 2xx retransmitted after it ended, §17.1.1.2). */
+  onStrayResponse?(response: SipResponse, flow: Flow): void;
+  /** A server transaction ended without its ACK (Timer H) or could not send (§17.2.1, §17.2.4). */
+  onServerFailure?(kind: 'timeout' | 'transport', request: SipRequest, flow: Flow): void;
+}
+
+export interface TransactionLayerOptions {
+  timers?: Partial<TimerConfig>;
+  clock?: Clock;
+  /** Provide a wheel driven by hand (tests); otherwise one runs in real time. */
+  wheel?: TimerWheel;
+  /** When an INVITE server transaction sends 100 Trying by itself (§17.2.1). Default 'delayed' (200 ms). */
+  autoTrying?: 'immediate' | 'delayed' | 'off';
+  counters?: Counters;
+  logger?: Logger;
+}
+
+type ServerTransaction = ServerInviteTransaction | ServerNonInviteTransaction;
+type ClientTransaction = ClientInviteTransaction | ClientNonInviteTransaction;
+
+/**
+ * Matches every message to its transaction (RFC 3261 §17.1.3, §17.2.3) in two hash maps, creates
+ * server transactions for new requests, and starts client transactions for the TU. All timers
+ * run on one timer wheel, so the cost of a message does not grow with the number of transactions.
+ */
+export class TransactionLayer implements TransactionContext {
+  readonly wheel: TimerWheel;
+  readonly timers: TimerConfig;
+  readonly counters: Counters;
+  private readonly server = new Map<string, ServerTransaction>();
+  private readonly client = new Map<string, ClientTransaction>();
+  private readonly autoTrying: 'immediate' | 'delayed' | 'off';
+  private readonly logger: Logger;
+
+  constructor(
+    readonly transport: TransportLayer,
+    private user: TransactionUser,
+    options: TransactionLayerOptions = {},
+  ) {
+    this.timers = { ...DEFAULT_TIMERS, ...options.timers };
+    this.wheel = options.wheel ?? new TimerWheel(options.clock ?? systemClock);
+    this.autoTrying = options.autoTrying ?? 'delayed';
+    this.counters = options.counters ?? transport.counters;
+    this.logger = options.logger ?? silentLogger;
+    transport.onMessage = (message, flow) => this.receive(message, flow);
+  }
+
+  setUser(user: TransactionUser): void {
+    this.user = user;
+  }
+
+  get serverCount(): number {
+    return this.server.size;
+  }
+
+  get clientCount(): number {
+    return this.client.size;
+  }
+
+  /** Entry point for every message the transport delivers. */
+  receive(message: AnyMessage, flow: Flow): void {
+    if (message.isRequest) this.receiveRequest(message, flow);
+    else this.receiveResponse(message, flow);
+  }
+
+  /**
+   * Starts a client transaction for a request (no Via yet: the transport adds one with a new
+   * branch). Returns the transaction; responses go to the handler.
+   */
+  sendRequest(request: SipRequest, destination: Destination, handler: ClientTransactionHandler): ClientTransactionHandle {
+    if (request.method === 'ACK') throw new Error('ACK is sent without a transaction (sendAck)');
+    const branch = newBranch();
+    const key = clientKey(branch, request.method);
+    if (request.method === 'INVITE') {
+      const tx = new ClientInviteTransaction(this, key, request, branch, destination, handler);
+      this.client.set(key, tx);
+      tx.start();
+      return tx;
+    }
+    const tx = new ClientNonInviteTransaction(this, key, request, branch, destination, handler);
+    this.client.set(key, tx);
+    tx.start(false);
+    return tx;
+  }
+
+  /**
+   * CANCEL for a pending INVITE client transaction (RFC 3261 §9.1): same Request-URI, Call-ID,
+   * From, To, CSeq number and Route, and the INVITE's own top Via, so that it shares its branch.
+   */
+  sendCancel(invite: ClientTransactionHandle, handler: ClientTransactionHandler, reason?: string): ClientTransactionHandle {
+    const inv = invite.request;
+    const fields: HeaderField[] = [new HeaderField('Via', 'via', inv.via.toString())];
+    for (const f of inv.headers) {
+      if (f.key === 'from' || f.key === 'to' || f.key === 'call-id' || f.key === 'route' || f.key === 'max-forwards') {
+        fields.push(new HeaderField(f.name, f.key, f.value));
+      }
+    }
+    fields.push(new HeaderField('CSeq', 'cseq', `${inv.cseq.seq} CANCEL`));
+    if (reason !== undefined) fields.push(new HeaderField('Reason', 'reason', reason));
+    fields.push(new HeaderField('Content-Length', 'content-length', '0'));
+    const cancel = new SipRequest('CANCEL', inv.uriString, fields);
+    const key = clientKey(invite.branch, 'CANCEL');
+    const tx = new ClientNonInviteTransaction(this, key, cancel, invite.branch, invite.flow ?? invite.destination, handler);
+    this.client.set(key, tx);
+    tx.start(true);
+    return tx;
+  }
+
+  /** Sends an ACK for a 2xx (a request of its own, outside any transaction, §13.2.2.4). */
+  sendAck(ack: SipRequest, destination: Destination): Flow {
+    return this.transport.sendRequest(ack, destination, newBranch());
+  }
+
+  /** The INVITE server transaction a CANCEL refers to (RFC 3261 §9.2). */
+  findInviteForCancel(cancel: SipRequest): ServerTransactionHandle | undefined {
+    const inviteKey = serverKey(cancel, undefined, 'INVITE');
+    const tx = this.server.get(inviteKey);
+    return tx !== undefined && tx.isInvite ? tx : undefined;
+  }
+
+  /** Stops all timers; live transactions are dropped. */
+  shutdown(): void {
+    this.wheel.stop();
+    this.server.clear();
+    this.client.clear();
+  }
+
+  // ---- TransactionContext -------------------------------------------------------------------
+
+  forget(key: string, server: boolean): void {
+    if (server) this.server.delete(key);
+    else this.client.delete(key);
+  }
+
+  serverFailed(kind: 'timeout' | 'transport', request: SipRequest, flow: Flow): void {
+    this.counters.increment(`transaction.server_${kind}`);
+    this.user.onServerFailure?.(kind, request, flow);
+  }
+
+  // ---- matching --------------------------------------------------------------------------
+
+  private receiveRequest(request: SipRequest, flow: Flow): void {
+    const key = serverKey(request);
+    const existing = this.server.get(key);
+    if (request.method === 'ACK') {
+      const invite = existing ?? this.find2543Invite(request);
+      if (invite instanceof ServerInviteTransaction && invite.state === 'completed') {
+        invite.receiveAck();
+        return;
+      }
+      if (invite instanceof ServerInviteTransaction && invite.state === 'confirmed') return; // retransmitted ACK
+      this.user.onAck?.(request, flow);
+      return;
+    }
+    if (existing !== undefined) {
+      this.counters.increment('transaction.retransmissions_absorbed');
+      existing.receiveRequest();
+      return;
+    }
+    const tx =
+      request.method === 'INVITE'
+        ? new ServerInviteTransaction(this, key, request, flow, this.autoTrying)
+        : new ServerNonInviteTransaction(this, key, request, flow);
+    this.server.set(key, tx);
+    try {
+      this.user.onRequest(request, tx);
+    } catch (err) {
+      this.logger.error({ err: (err as Error).stack, callId: request.callId }, 'transaction user failed on a request');
+      this.counters.increment('transaction.user_errors');
+    }
+  }
+
+  /**
+   * RFC 2543 ACK matching (§17.2.3): the ACK carries the To tag of our response, which the INVITE
+   * did not have, so look the INVITE up without it and compare the tag afterwards.
+   */
+  private find2543Invite(ack: SipRequest): ServerTransaction | undefined {
+    if (hasMagicCookie(ack)) return undefined;
+    const tx = this.server.get(serverKey(ack, ''));
+    return tx instanceof ServerInviteTransaction && tx.responseToTag === ack.to.tag ? tx : undefined;
+  }
+
+  private receiveResponse(response: SipResponse, flow: Flow): void {
+    const key = clientKeyOfResponse(response);
+    const tx = key === undefined ? undefined : this.client.get(key);
+    if (tx === undefined) {
+      this.counters.increment('transaction.stray_responses');
+      this.user.onStrayResponse?.(response, flow);
+      return;
+    }
+    try {
+      tx.receiveResponse(response);
+    } catch (err) {
+      this.logger.error({ err: (err as Error).stack, callId: response.callId }, 'response handler failed');
+      this.counters.increment('transaction.user_errors');
+    }
+  }
+}
