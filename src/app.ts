@@ -1,15 +1,32 @@
+import { join } from 'node:path';
 import { Counters, createLogger, type Logger, type LogLevel } from './shared/index.ts';
-import type { ListenSpec, ListenerInfo } from './transport/index.ts';
-import { checkRequest, UserAgent, type IncomingRequest } from './ua/index.ts';
+import { LocalIdentity, ProxyCore } from './proxy/index.ts';
+import { loadScript, RoutingEngine, type RoutingScript, type RoutingServices } from './routing/index.ts';
+import defaultScript from './routing/default-script.ts';
+import { DigestAuthenticator, type DigestAlgorithm } from './services/auth/index.ts';
+import { DomainDirectory } from './services/domains/index.ts';
+import { LocationService } from './services/location/index.ts';
+import { DEFAULT_REGISTRAR_POLICY, Registrar, type RegistrarPolicy } from './services/registrar/index.ts';
+import { SqliteStore, type Domain, type Store } from './store/index.ts';
+import { TransactionLayer, type TimerConfig } from './transaction/index.ts';
+import { TransportLayer, type ListenSpec, type ListenerInfo } from './transport/index.ts';
 
-/**
- * The composition root. Until the registrar and proxy land, the server is the SIP stack with a
- * small transaction user: OPTIONS is answered with 200 (a keep-alive and capability probe),
- * requests within a dialog we do not have with 481, requests for users with 404, and methods we
- * do not implement with 501 and an Allow list, each through a real server transaction.
- */
+/** Everything the server needs to start; the CLI fills it from the config file and flags. */
 export interface ServerConfig {
   listen: ListenSpec[];
+  /** Served domains; none configured or stored means the first listen address is the domain. */
+  domains?: Array<{ name: string; realm?: string; aliases?: string[] }>;
+  /** Where the SQLite store lives (ignored when `store` is given). */
+  dataDir?: string;
+  store?: Store;
+  /** A routing script file (TypeScript or JavaScript); the default script otherwise. */
+  script?: string;
+  auth?: { algorithms?: DigestAlgorithm[]; nonceLifetimeSec?: number; nonceKey?: string };
+  registrar?: Partial<RegistrarPolicy> & { domains?: Record<string, Partial<RegistrarPolicy>> };
+  timers?: Partial<TimerConfig>;
+  /** Names of this proxy besides its listen addresses (for Route/Record-Route matching). */
+  names?: string[];
+  advertisedHost?: string;
   logLevel?: LogLevel;
   logger?: Logger;
 }
@@ -17,42 +34,108 @@ export interface ServerConfig {
 export interface RunningServer {
   readonly listeners: ListenerInfo[];
   readonly counters: Counters;
+  readonly store: Store;
+  readonly domains: DomainDirectory;
+  readonly location: LocationService;
+  readonly dataPath: string | null;
+  /** Loads the script file again (or the default script); new requests use it. */
+  reloadScript(): Promise<void>;
   stop(): Promise<void>;
 }
 
-export const ALLOWED_METHODS = ['OPTIONS', 'ACK', 'CANCEL'];
-const SUPPORTED_EXTENSIONS: ReadonlySet<string> = new Set();
-/** Methods a full server handles; answered 404 (no such user) rather than 501 until the server issue lands. */
-const USER_METHODS = new Set(['INVITE', 'MESSAGE', 'SUBSCRIBE', 'PUBLISH', 'REFER', 'NOTIFY', 'REGISTER']);
-const DIALOG_METHODS = new Set(['BYE', 'INFO', 'UPDATE', 'PRACK']);
-
+/** The composition root: the only place that picks concrete adapters and wires the layers. */
 export async function startServer(config: ServerConfig): Promise<RunningServer> {
   const logger = config.logger ?? createLogger({ level: config.logLevel ?? 'info' });
   const counters = new Counters();
-  const ua = await UserAgent.create({ listen: config.listen, logger, counters, user: 'sipline' });
-  ua.onRequest = (incoming) => answer(incoming);
+  const dataPath = config.store ? null : join(config.dataDir ?? 'data', 'sipline.sqlite');
+  const store = config.store ?? new SqliteStore(dataPath as string);
+
+  const transport = new TransportLayer({ listen: config.listen, counters, logger, advertisedHost: config.advertisedHost });
+  await transport.start();
+  const listeners = transport.listeners();
+  const localNames = [...new Set(listeners.flatMap((l) => [l.advertisedHost, l.host]).filter((h) => h !== '0.0.0.0' && h !== '::'))];
+
+  const configuredDomains: Domain[] = (config.domains ?? []).map((d) => ({ name: d.name.toLowerCase(), realm: d.realm ?? d.name.toLowerCase(), aliases: d.aliases ?? [] }));
+  const storedDomains = await store.listDomains();
+  if (configuredDomains.length === 0 && storedDomains.length === 0) {
+    const name = listeners[0].advertisedHost;
+    configuredDomains.push({ name, realm: name, aliases: [] });
+  }
+  const domains = new DomainDirectory(store, configuredDomains, localNames);
+  await domains.load();
+
+  const location = new LocationService(store, { logger });
+  const restored = await location.start();
+  const registrar = new Registrar(location);
+  const auth = new DigestAuthenticator({
+    algorithms: config.auth?.algorithms ?? ['MD5'],
+    nonceLifetimeMs: (config.auth?.nonceLifetimeSec ?? 300) * 1000,
+    nonceKey: config.auth?.nonceKey,
+  });
+  const policyFor = (domain: Domain): RegistrarPolicy => ({
+    ...DEFAULT_REGISTRAR_POLICY,
+    ...stripDomains(config.registrar),
+    ...(config.registrar?.domains?.[domain.name] ?? {}),
+  });
+
+  const transactions = new TransactionLayer(transport, { onRequest: () => {} }, { timers: config.timers, autoTrying: 'immediate', counters, logger });
+  const identity = new LocalIdentity(listeners, config.names ?? []);
+  const proxy = new ProxyCore(transactions, identity, { logger });
+  transactions.setUser(proxy.user);
+
+  const services: RoutingServices = {
+    domains,
+    auth,
+    subscribers: store,
+    location,
+    registrar,
+    registrarPolicy: policyFor,
+    isLocalUri: (uri) => identity.isLocalUri(uri),
+    logger,
+  };
+  const initialScript: RoutingScript = config.script ? await loadScript(config.script) : defaultScript;
+  const engine = new RoutingEngine(initialScript, services, logger);
+  proxy.onRequest = (request) => engine.handle(request);
+
+  // Provisioning from the CLI (another process) shows up as a change of the store: reload domains.
+  let marker = await store.changeMarker();
+  const watch = setInterval(() => {
+    store
+      .changeMarker()
+      .then(async (m) => {
+        if (m === marker) return;
+        marker = m;
+        await domains.load();
+      })
+      .catch((err: Error) => logger.warn({ err: err.message }, 'cannot read the store'));
+  }, 1000);
+  watch.unref();
+
+  logger.info({ listeners: listeners.map((l) => `${l.protocol}:${l.host}:${l.port}`), domains: domains.list().map((d) => d.name), bindings: restored }, 'sipline started');
+
   return {
-    listeners: ua.transport.listeners(),
+    listeners,
     counters,
-    stop: () => ua.close(),
+    store,
+    domains,
+    location,
+    dataPath,
+    async reloadScript() {
+      engine.replace(config.script ? await loadScript(config.script) : defaultScript);
+      logger.info({ script: config.script ?? '(default)' }, 'routing script reloaded');
+    },
+    async stop() {
+      clearInterval(watch);
+      transactions.shutdown();
+      await transport.stop();
+      await location.stop();
+      await store.close();
+    },
   };
 }
 
-function answer(incoming: IncomingRequest): void {
-  const request = incoming.request;
-  const failure = checkRequest(request, SUPPORTED_EXTENSIONS);
-  if (failure !== null) {
-    incoming.respond(failure.status, { headers: failure.headers });
-    return;
-  }
-  const allow: [string, string] = ['Allow', ALLOWED_METHODS.join(', ')];
-  if (request.method === 'OPTIONS') {
-    incoming.respond(200, { headers: [allow, ['Accept', 'application/sdp'], ['Supported', '']].filter(([, v]) => v !== '') as Array<[string, string]> });
-  } else if (DIALOG_METHODS.has(request.method) || (request.to.tag !== undefined && USER_METHODS.has(request.method))) {
-    incoming.respond(481);
-  } else if (USER_METHODS.has(request.method)) {
-    incoming.respond(request.method === 'REGISTER' ? 501 : 404, { headers: [allow] });
-  } else {
-    incoming.respond(501, { headers: [allow] });
-  }
+function stripDomains(policy: ServerConfig['registrar']): Partial<RegistrarPolicy> {
+  if (policy === undefined) return {};
+  const { domains: _domains, ...rest } = policy;
+  return rest;
 }

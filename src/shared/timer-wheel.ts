@@ -42,6 +42,12 @@ export class TimerWheel {
   private readonly heads: Array<Timer | null>;
   private currentTick: number;
   private count = 0;
+  /**
+   * The next timer fireSlot() will visit. A timer callback may cancel any other timer, including
+   * that one; unlink() then moves the cursor past it, so a cancelled timer never fires and the
+   * rest of the slot is still visited.
+   */
+  private cursor: Timer | null = null;
   private driver: NodeJS.Timeout | null = null;
   private readonly autoDrive: boolean;
 
@@ -104,7 +110,7 @@ export class TimerWheel {
   private fireSlot(slot: number): void {
     let timer = this.heads[slot];
     while (timer !== null) {
-      const next: Timer | null = timer.next;
+      this.cursor = timer.next;
       if (timer.rounds > 0) {
         timer.rounds--;
       } else {
@@ -119,8 +125,9 @@ export class TimerWheel {
           });
         }
       }
-      timer = next;
+      timer = this.cursor;
     }
+    this.cursor = null;
   }
 
   private link(timer: Timer, slot: number): void {
@@ -133,6 +140,7 @@ export class TimerWheel {
   }
 
   private unlink(timer: Timer): void {
+    if (timer === this.cursor) this.cursor = timer.next;
     if (timer.prev !== null) timer.prev.next = timer.next;
     else this.heads[timer.slot] = timer.next;
     if (timer.next !== null) timer.next.prev = timer.prev;

@@ -68,10 +68,14 @@ export class ClientInviteTransaction implements ClientTransactionHandle, TimerTa
           this.ctx.wheel.cancel(this.timerB);
           this.timerB = null;
           this.sendAck(response);
-          this.handler.onResponse(response, this);
-          // Timer D: at least 32 s for unreliable transports, zero for reliable ones
-          if (this.flow !== undefined && isReliable(this.flow.protocol)) this.terminate();
-          else if (this.state === 'completed') this.timerD = this.ctx.wheel.schedule(Math.max(32_000, 64 * this.ctx.timers.T1), this, TimerKind.D);
+          try {
+            this.handler.onResponse(response, this);
+          } finally {
+            // even if the handler throws (the layer logs it), or the transaction would never end
+            // Timer D: at least 32 s for unreliable transports, zero for reliable ones
+            if (this.flow !== undefined && isReliable(this.flow.protocol)) this.terminate();
+            else if (this.state === 'completed') this.timerD = this.ctx.wheel.schedule(Math.max(32_000, 64 * this.ctx.timers.T1), this, TimerKind.D);
+          }
         }
         break;
       case 'accepted':

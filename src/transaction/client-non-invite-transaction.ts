@@ -62,10 +62,14 @@ export class ClientNonInviteTransaction implements ClientTransactionHandle, Time
       wheel.cancel(this.timerE);
       wheel.cancel(this.timerF);
       this.timerE = this.timerF = null;
-      this.handler.onResponse(response, this);
-      // Timer K: T4 for unreliable transports (to absorb retransmitted finals), zero otherwise
-      if (this.flow !== undefined && isReliable(this.flow.protocol)) this.terminate();
-      else if (this.state === 'completed') this.timerK = wheel.schedule(this.ctx.timers.T4, this, TimerKind.K);
+      try {
+        this.handler.onResponse(response, this);
+      } finally {
+        // even if the handler throws (the layer logs it), or the transaction would never end
+        // Timer K: T4 for unreliable transports (to absorb retransmitted finals), zero otherwise
+        if (this.flow !== undefined && isReliable(this.flow.protocol)) this.terminate();
+        else if (this.state === 'completed') this.timerK = wheel.schedule(this.ctx.timers.T4, this, TimerKind.K);
+      }
     }
     // Completed: retransmitted finals are absorbed.
   }

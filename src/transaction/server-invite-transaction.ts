@@ -72,7 +72,8 @@ export class ServerInviteTransaction implements ServerTransactionHandle, TimerTa
     this.lastResponse = response;
     this.responseToTag = status > 100 ? response.to.tag : undefined;
     this.send(response);
-    if (status < 200) return;
+    // a failed send has already terminated the transaction (§17.2.4): arm no timers
+    if (status < 200 || this.terminated) return;
     this.finalStatus = status;
     if (status < 300) {
       this.state = 'accepted';
@@ -93,6 +94,7 @@ export class ServerInviteTransaction implements ServerTransactionHandle, TimerTa
       case TimerKind.G:
         if (this.state !== 'completed' || this.lastResponse === null) return;
         this.send(this.lastResponse);
+        if (this.terminated) return; // the retransmission failed (§17.2.4)
         this.intervalG = Math.min(2 * this.intervalG, this.ctx.timers.T2);
         this.timerG = this.ctx.wheel.schedule(this.intervalG, this, TimerKind.G);
         break;

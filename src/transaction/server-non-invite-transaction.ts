@@ -41,6 +41,8 @@ export class ServerNonInviteTransaction implements ServerTransactionHandle, Time
     this.finalStatus = response.status;
     this.state = 'completed';
     this.send(response);
+    // a failed send has already terminated the transaction (§17.2.4): arm no Timer J
+    if (this.terminated) return;
     // Timer J: 64*T1 for unreliable transports, zero for reliable ones
     if (isReliable(this.flow.protocol)) this.terminate();
     else this.timerJ = this.ctx.wheel.schedule(64 * this.ctx.timers.T1, this, TimerKind.J);

@@ -1,5 +1,5 @@
 import { Counters, newBranch, silentLogger, systemClock, TimerWheel, type Clock, type Logger } from '../shared/index.ts';
-import { HeaderField, SipRequest, type AnyMessage, type SipResponse } from '../sip/index.ts';
+import { createResponse, HeaderField, SipRequest, type AnyMessage, type SipResponse } from '../sip/index.ts';
 import type { Destination, Flow, TransportLayer } from '../transport/index.ts';
 import { ClientInviteTransaction } from './client-invite-transaction.ts';
 import { ClientNonInviteTransaction } from './client-non-invite-transaction.ts';
@@ -82,12 +82,12 @@ export class TransactionLayer implements TransactionContext {
   }
 
   /**
-   * Starts a client transaction for a request (no Via yet: the transport adds one with a new
-   * branch). Returns the transaction; responses go to the handler.
+   * Starts a client transaction for a request (no Via of ours yet: the transport adds one with
+   * this branch, new by default; a proxy passes one carrying its loop-detection hash, §16.6 step 8).
+   * Returns the transaction; responses go to the handler.
    */
-  sendRequest(request: SipRequest, destination: Destination, handler: ClientTransactionHandler): ClientTransactionHandle {
+  sendRequest(request: SipRequest, destination: Destination, handler: ClientTransactionHandler, branch = newBranch()): ClientTransactionHandle {
     if (request.method === 'ACK') throw new Error('ACK is sent without a transaction (sendAck)');
-    const branch = newBranch();
     const key = clientKey(branch, request.method);
     if (request.method === 'INVITE') {
       const tx = new ClientInviteTransaction(this, key, request, branch, destination, handler);
@@ -139,6 +139,10 @@ export class TransactionLayer implements TransactionContext {
   /** Stops all timers; live transactions are dropped. */
   shutdown(): void {
     this.wheel.stop();
+    // Cancel their timers too: stop() only halts the driver, and the next schedule() on this
+    // wheel would restart it, firing retransmissions and Timer B/F/H for dropped transactions.
+    for (const tx of this.server.values()) tx.terminate();
+    for (const tx of this.client.values()) tx.terminate();
     this.server.clear();
     this.client.clear();
   }
@@ -185,6 +189,8 @@ export class TransactionLayer implements TransactionContext {
     } catch (err) {
       this.logger.error({ err: (err as Error).stack, callId: request.callId }, 'transaction user failed on a request');
       this.counters.increment('transaction.user_errors');
+      // A failed TU must not leave the transaction waiting for a response forever.
+      if (tx.finalStatus === 0 && !tx.terminated) tx.respond(createResponse(request, 500));
     }
   }
 

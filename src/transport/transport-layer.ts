@@ -272,6 +272,12 @@ export class TransportLayer {
       return;
     }
     try {
+      // RFC 3581 §4 applies to every request received, so the 400 echoes received/rport too
+      stampReceived(request, flow);
+    } catch {
+      // a top Via that does not parse is echoed as it came
+    }
+    try {
       const response = createResponse(request, err.statusCode, {
         headers: [['Warning', `399 sipline "${err.detail.replace(/["\\]/g, '')}"`]],
       });

@@ -1,3 +1,4 @@
-export { UserAgent, OutgoingCall, resolveUri, type UserAgentOptions, type RequestSpec, type IncomingRequest } from './user-agent.ts';
+export { resolveUri } from '../dns/index.ts';
+export { UserAgent, OutgoingCall, type UserAgentOptions, type RequestSpec, type IncomingRequest } from './user-agent.ts';
 export { Dialog } from './dialog.ts';
 export { checkRequest, type CheckFailure } from './uas-checks.ts';

@@ -1,5 +1,5 @@
-import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
+import { resolveUri } from '../dns/index.ts';
 import { Counters, newCallId, newTag, silentLogger, type Logger, type Timer, type TimerTarget } from '../shared/index.ts';
 import {
   createRequest,
@@ -67,6 +67,10 @@ export class UserAgent {
   onRequest: ((incoming: IncomingRequest) => void) | null = null;
   readonly user: string;
   private readonly pendingAnswers = new Map<string, PendingAnswer>();
+  /** @internal outgoing calls by Call-ID, to re-ACK a 2xx retransmitted after the transaction ended */
+  readonly calls = new Map<string, OutgoingCall>();
+  /** To tag chosen for each incoming request, so that provisional and final responses share it. */
+  private readonly toTags = new WeakMap<SipRequest, string>();
   private readonly logger: Logger;
   private domain: string;
 
@@ -105,7 +109,9 @@ export class UserAgent {
   }
 
   get aor(): string {
-    return `sip:${this.user}@${this.domain}`;
+    // an IPv6 address in a URI is an IPv6reference, in brackets (RFC 3261 §25.1, RFC 5118 §4.1)
+    const host = isIP(this.domain) === 6 ? `[${this.domain}]` : this.domain;
+    return `sip:${this.user}@${host}`;
   }
 
   /** Sends a request in a new client transaction; resolves with the final response (408/503 synthesized on failure). */
@@ -148,7 +154,7 @@ export class UserAgent {
    */
   answer(incoming: IncomingRequest, status = 200, options: ResponseOptions = {}): Dialog {
     const headers = [...(options.headers ?? []), ['Contact', `<${this.contactUri(incoming.flow.protocol)}>`] as [string, string]];
-    const response = createResponse(incoming.request, status, { ...options, headers, toTag: options.toTag ?? newTag() });
+    const response = createResponse(incoming.request, status, { ...options, headers, toTag: options.toTag ?? this.toTagFor(incoming.request) });
     for (const rr of incoming.request.getAll('record-route')) response.add('Record-Route', rr);
     incoming.transaction.respond(response);
     const key = answerKey(incoming.request.callId, incoming.request.cseq.seq);
@@ -181,13 +187,19 @@ export class UserAgent {
     return createRequest({ method: spec.method, uri, headers, body: spec.body, contentType: spec.contentType });
   }
 
+  private toTagFor(request: SipRequest): string {
+    let tag = this.toTags.get(request);
+    if (tag === undefined) this.toTags.set(request, (tag = newTag()));
+    return tag;
+  }
+
   private receiveRequest(request: SipRequest, transaction: ServerTransactionHandle): void {
     const incoming: IncomingRequest = {
       request,
       transaction,
       flow: transaction.flow,
-      respond: (status, options) => {
-        const response = createResponse(request, status, options);
+      respond: (status, options = {}) => {
+        const response = createResponse(request, status, { ...options, toTag: options.toTag ?? this.toTagFor(request) });
         transaction.respond(response);
         return response;
       },
@@ -196,7 +208,7 @@ export class UserAgent {
       // §9.2: 200 to the CANCEL, 487 to the INVITE if it is still pending
       const invite = this.transactions.findInviteForCancel(request);
       incoming.respond(invite !== undefined ? 200 : 481);
-      if (invite !== undefined && invite.finalStatus === 0) invite.respond(createResponse(invite.request, 487));
+      if (invite !== undefined && invite.finalStatus === 0) invite.respond(createResponse(invite.request, 487, { toTag: this.toTagFor(invite.request) }));
       return;
     }
     if (this.onRequest !== null) {
@@ -214,7 +226,7 @@ export class UserAgent {
   private receiveStrayResponse(response: SipResponse): void {
     // a 2xx retransmitted after the INVITE transaction ended: re-ACK through the call (§13.2.2.4)
     if (response.cseq.method === 'INVITE' && response.status >= 200 && response.status < 300) {
-      OutgoingCall.byCallId.get(response.callId)?.reAck();
+      this.calls.get(response.callId)?.reAck();
     }
   }
 
@@ -264,7 +276,6 @@ class PendingAnswer implements TimerTarget {
 
 /** An outgoing INVITE and, once answered, its dialog. */
 export class OutgoingCall {
-  static readonly byCallId = new Map<string, OutgoingCall>();
   readonly provisional: SipResponse[] = [];
   readonly final: Promise<SipResponse>;
   dialog: Dialog | undefined;
@@ -281,7 +292,7 @@ export class OutgoingCall {
     let settle!: (r: SipResponse) => void;
     this.final = new Promise((resolve) => (settle = resolve));
     let settled = false;
-    OutgoingCall.byCallId.set(request.callId, this);
+    ua.calls.set(request.callId, this);
     this.transaction = ua.transactions.sendRequest(request, destination, {
       onResponse: (response) => {
         if (response.status < 200) {
@@ -292,7 +303,7 @@ export class OutgoingCall {
         if (response.status < 300) void this.acknowledge(response);
         if (!settled) {
           settled = true;
-          if (response.status >= 300) OutgoingCall.byCallId.delete(request.callId);
+          if (response.status >= 300) ua.calls.delete(request.callId);
           settle(response);
         }
       },
@@ -314,7 +325,7 @@ export class OutgoingCall {
   async bye(): Promise<SipResponse> {
     if (this.dialog === undefined) throw new Error('the call has no dialog');
     const response = await this.ua.requestInDialog(this.dialog, 'BYE');
-    OutgoingCall.byCallId.delete(this.request.callId);
+    this.ua.calls.delete(this.request.callId);
     return response;
   }
 
@@ -341,17 +352,3 @@ async function resolveDestination(request: SipRequest): Promise<Destination> {
   const route = request.routes[0];
   return resolveUri(route !== undefined ? route.uri : request.uri);
 }
-
-/**
- * A URI's transport, address and port. Host names resolve through the system resolver; the
- * RFC 3263 NAPTR/SRV procedure belongs to the dns layer and is not needed by these helpers.
- */
-export async function resolveUri(uri: Uri): Promise<Destination> {
-  if (uri.kind !== 'sip') throw new Error(`cannot route to a ${uri.kind} URI`);
-  const protocol = (uri.transport ?? 'udp') as TransportProtocol;
-  const maddr = uri.params.get('maddr');
-  const host = maddr ?? uri.host;
-  const address = isIP(host) ? host : (await lookup(host)).address;
-  return { protocol, address, port: uri.port ?? 5060 };
-}
-

@@ -1,0 +1,40 @@
+/**
+ * The routing script for the benchmark harness (../shared/bench/README.md, "What the server must
+ * do"): exactly the job bench/kamailio/kamailio.cfg does, nothing less.
+ *  - REGISTER: digest challenge (401), verify, store the binding, 200;
+ *  - INVITE to a local user: no authentication, location lookup, Record-Route, stateful relay;
+ *  - in-dialog ACK/BYE: loose-routed along our Record-Route;
+ *  - OPTIONS to the server itself: 200.
+ */
+import type { RequestContext, RoutingScript } from '../src/routing/index.ts';
+
+async function onRequest(ctx: RequestContext): Promise<void> {
+  if (ctx.inDialog) {
+    if (ctx.looseRouted) ctx.relay();
+    else ctx.reply(404);
+    return;
+  }
+  switch (ctx.method) {
+    case 'OPTIONS':
+      ctx.reply(ctx.isForUs ? 200 : 404);
+      return;
+    case 'REGISTER':
+      if (await ctx.authenticate('www')) ctx.save();
+      return;
+    case 'INVITE': {
+      const targets = ctx.lookup();
+      if (targets.length === 0) {
+        ctx.reply(404);
+        return;
+      }
+      ctx.recordRoute();
+      ctx.relay(targets);
+      return;
+    }
+    default:
+      ctx.reply(405, { headers: [['Allow', 'INVITE, ACK, BYE, CANCEL, OPTIONS, REGISTER']] });
+  }
+}
+
+const script: RoutingScript = { onRequest };
+export default script;

@@ -1,0 +1,46 @@
+/**
+ * `npm run bench:server`: the harness's BENCH_START command. Runs sipline in the foreground from
+ * the BENCH_* variables (../shared/bench/README.md): UDP on BENCH_HOST:BENCH_PORT, the domain
+ * BENCH_DOMAIN, the users of BENCH_USERS_CSV, the benchmark routing script, an in-memory store
+ * (nothing has to persist across restarts), warnings-only logging.
+ */
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { startServer } from '../src/app.ts';
+import { computeHa1 } from '../src/services/auth/index.ts';
+import { MemoryStore, type Subscriber } from '../src/store/index.ts';
+
+function required(name: string): string {
+  const v = process.env[name];
+  if (v === undefined || v === '') {
+    console.error(`bench:server: ${name} is not set (run it through ../shared/bench/run, which sets BENCH_*)`);
+    process.exit(2);
+  }
+  return v;
+}
+
+const host = process.env.BENCH_HOST || '127.0.0.1';
+const port = Number(required('BENCH_PORT'));
+const domain = required('BENCH_DOMAIN');
+const csv = required('BENCH_USERS_CSV');
+
+const store = new MemoryStore();
+await store.putDomain({ name: domain, realm: domain, aliases: [] });
+const subscribers: Subscriber[] = [];
+for (const line of readFileSync(csv, 'utf8').split('\n')) {
+  const [user, password] = line.trim().split(',');
+  if (!user || password === undefined) continue;
+  subscribers.push({ username: user, domain, ha1Md5: computeHa1('MD5', user, domain, password), ha1Sha256: computeHa1('SHA-256', user, domain, password) });
+}
+await store.importSubscribers(subscribers);
+
+const server = await startServer({
+  listen: [{ protocol: 'udp', host, port }],
+  store,
+  script: fileURLToPath(new URL('./bench-script.ts', import.meta.url)),
+  logLevel: 'warn',
+});
+console.log(`sipline bench server on udp:${host}:${port}, domain ${domain}, ${subscribers.length} users`);
+const stop = () => void server.stop().then(() => process.exit(0));
+process.once('SIGTERM', stop);
+process.once('SIGINT', stop);

@@ -1,0 +1,1 @@
+export { resolveUri, resolveNumericUri } from './resolver.ts';

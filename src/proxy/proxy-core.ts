@@ -1,0 +1,257 @@
+import { isIP } from 'node:net';
+import { randomToken, type Logger, silentLogger } from '../shared/index.ts';
+import { resolveNumericUri, resolveUri } from '../dns/index.ts';
+import { createResponse, NameAddress, type ResponseOptions, type SipRequest, type SipResponse } from '../sip/index.ts';
+import type { ServerTransactionHandle, TransactionLayer, TransactionUser } from '../transaction/index.ts';
+import type { Destination, Flow } from '../transport/index.ts';
+import type { LocalIdentity } from './local-identity.ts';
+import { isLooped, loopHash, proxyBranch } from './loop-detection.ts';
+import { validateProxyRequest } from './request-validation.ts';
+import { Branch, ResponseContext, type BranchStarter, type ResponseHooks } from './response-context.ts';
+import { preprocessRoute } from './route-processing.ts';
+import type { Target } from './target.ts';
+
+export interface ProxyOptions {
+  /** Extensions this proxy supports (for Proxy-Require, §16.3 step 5). */
+  supportedExtensions?: Iterable<string>;
+  /** Timer C (§16.6 step 11): longer than 3 minutes. */
+  timerCMs?: number;
+  logger?: Logger;
+}
+
+export interface ForwardOptions {
+  /** Insert Record-Route (§16.6 step 4); doubled when the outgoing transport differs. */
+  recordRoute?: boolean;
+  hooks?: ResponseHooks;
+}
+
+/**
+ * A request received by the proxy, handed to the routing layer with what it can do next:
+ * reply, forward statefully to a target set, or forward statelessly.
+ */
+export class ProxyRequest {
+  /** Whether a Route of ours was removed (the request follows our Record-Route, §16.4). */
+  readonly routedByUs: boolean;
+  context: ResponseContext | null = null;
+  private replied = false;
+
+  constructor(
+    private readonly core: ProxyCore,
+    readonly request: SipRequest,
+    readonly transaction: ServerTransactionHandle,
+    routedByUs: boolean,
+  ) {
+    this.routedByUs = routedByUs;
+  }
+
+  get flow(): Flow {
+    return this.transaction.flow;
+  }
+
+  /** Whether a final response has been sent or a forward started. */
+  get handled(): boolean {
+    return this.replied || this.context !== null;
+  }
+
+  reply(status: number, options: ResponseOptions = {}): SipResponse {
+    const response = createResponse(this.request, status, options);
+    if (status >= 200) this.replied = true;
+    this.transaction.respond(response);
+    return response;
+  }
+
+  /** Forwards statefully to the targets (§16.6): parallel within a q value, serially across q values. */
+  forward(targets: Target[], options: ForwardOptions = {}): ResponseContext {
+    if (this.context !== null) throw new Error('the request was already forwarded');
+    const context = new ResponseContext(this.transaction, targets, this.core.starterFor(this, options), options.hooks);
+    this.context = context;
+    this.core.track(this.transaction, context);
+    context.start();
+    return context;
+  }
+}
+
+/**
+ * The stateful proxy core (RFC 3261 §16) as a transaction user: validates requests (§16.3),
+ * preprocesses Route (§16.4), hands them to the routing layer, forwards to target sets with
+ * response contexts (§16.6, §16.7), processes CANCEL (§16.10), and relays ACKs for 2xx and stray
+ * 2xx responses statelessly (§16.11).
+ */
+export class ProxyCore {
+  /** The routing layer's entry: decides what to do with each request. */
+  onRequest: (request: ProxyRequest) => void = (r) => void r.reply(500);
+  private readonly supported: ReadonlySet<string>;
+  private readonly contexts = new Map<string, ResponseContext>();
+  private readonly timerCMs: number;
+  private readonly logger: Logger;
+
+  constructor(
+    readonly transactions: TransactionLayer,
+    readonly identity: LocalIdentity,
+    options: ProxyOptions = {},
+  ) {
+    this.supported = new Set([...(options.supportedExtensions ?? [])].map((s) => s.toLowerCase()));
+    this.timerCMs = options.timerCMs ?? 181_000;
+    this.logger = options.logger ?? silentLogger;
+  }
+
+  // ---- TransactionUser ------------------------------------------------------------------
+
+  readonly user: TransactionUser = {
+    onRequest: (request, tx) => this.receiveRequest(request, tx),
+    onAck: (ack, flow) => this.relayAck(ack, flow),
+    onStrayResponse: (response) => this.relayStrayResponse(response),
+  };
+
+  receiveRequest(request: SipRequest, tx: ServerTransactionHandle): void {
+    if (request.method === 'CANCEL') {
+      this.receiveCancel(request, tx);
+      return;
+    }
+    const rejection = validateProxyRequest(request, this.supported);
+    if (rejection !== null) {
+      tx.respond(createResponse(request, rejection.status, { headers: rejection.headers }));
+      return;
+    }
+    if (isLooped(request, this.identity)) {
+      tx.respond(createResponse(request, 482));
+      return;
+    }
+    const routedByUs = preprocessRoute(request, this.identity);
+    const proxied = new ProxyRequest(this, request, tx, routedByUs);
+    this.onRequest(proxied);
+  }
+
+  // ---- forwarding -------------------------------------------------------------------------
+
+  /** @internal */
+  track(tx: ServerTransactionHandle, context: ResponseContext): void {
+    this.contexts.set(tx.key, context);
+  }
+
+  /** @internal the branch operations a response context needs, bound to one request */
+  starterFor(proxied: ProxyRequest, options: ForwardOptions): BranchStarter {
+    const wheel = this.transactions.wheel;
+    const hash = loopHash(proxied.request);
+    const key = proxied.transaction.key;
+    const starter: BranchStarter = {
+      // after the final response a CANCEL has nothing left to do (§16.10), so the context is dropped
+      finished: () => this.contexts.delete(key),
+      startBranch: (branch) => void this.startBranch(proxied, branch, options, hash, starter),
+      cancelBranch: (branch) => {
+        if (branch.cancelSent || branch.transaction === null || branch.done) return;
+        branch.cancelSent = true;
+        this.transactions.sendCancel(branch.transaction, { onResponse: () => {} });
+      },
+      scheduleTimerC: (branch) => {
+        wheel.cancel(branch.timerC);
+        branch.timerC = wheel.schedule(this.timerCMs, branch, 0);
+      },
+      clearTimerC: (branch) => {
+        wheel.cancel(branch.timerC);
+        branch.timerC = null;
+      },
+    };
+    return starter;
+  }
+
+  private async startBranch(proxied: ProxyRequest, branch: Branch, options: ForwardOptions, hash: string, starter: BranchStarter): Promise<void> {
+    const context = branch.context;
+    let request: SipRequest;
+    let destination: Destination;
+    try {
+      ({ request, destination } = await this.prepareBranch(proxied, branch.target, options));
+    } catch (err) {
+      this.logger.info({ err: (err as Error).message, callId: proxied.request.callId }, 'cannot forward to target');
+      context.receive(branch, createResponse(proxied.request, 502));
+      return;
+    }
+    if (branch.cancelRequested) {
+      context.receive(branch, createResponse(proxied.request, 487));
+      return;
+    }
+    branch.transaction = this.transactions.sendRequest(
+      request,
+      destination,
+      {
+        onResponse: (response) => {
+          // §16.7 step 3: remove our Via before anything else looks at the response
+          response.popVia();
+          context.receive(branch, response);
+        },
+      },
+      proxyBranch(hash, randomToken(10)),
+    );
+    if (request.method === 'INVITE') starter.scheduleTimerC(branch);
+  }
+
+  /**
+   * Builds the copy for one target (§16.6 steps 1-7): new Request-URI, Max-Forwards, Path,
+   * Record-Route, strict-route handling, and the next hop.
+   */
+  private async prepareBranch(proxied: ProxyRequest, target: Target, options: ForwardOptions): Promise<{ request: SipRequest; destination: Destination }> {
+    const request = proxied.request.clone();
+    request.setUri(target.uri);
+    const maxForwards = request.maxForwards;
+    request.setMaxForwards(maxForwards === undefined ? 70 : maxForwards - 1);
+    if (target.path !== undefined) for (let i = target.path.length - 1; i >= 0; i--) request.add('Route', target.path[i], true);
+    const nextHopUri = request.routes[0]?.uri ?? request.uri;
+    // §16.6 step 6: a strict router next (Route without lr) gets the Request-URI as its last Route
+    const top = request.routes[0];
+    if (top !== undefined && top.uri.kind === 'sip' && !top.uri.looseRouting) {
+      request.add('Route', new NameAddress(request.uri).toString());
+      request.popRoute();
+      request.setUri(top.uri);
+    }
+    const destination = target.destination ?? resolveNumericUri(nextHopUri) ?? (await resolveUri(nextHopUri));
+    if (options.recordRoute && request.method !== 'REGISTER') {
+      const inbound = proxied.flow;
+      const inFamily: 4 | 6 = isIP(inbound.address) === 6 ? 6 : 4;
+      const outFamily: 4 | 6 = isIP(destination.address) === 6 ? 6 : 4;
+      const inUri = this.identity.recordRouteUri(inbound.protocol, inFamily);
+      const outUri = this.identity.recordRouteUri(destination.protocol, outFamily);
+      // double Record-Route when the request changes transport or address family (RFC 5658)
+      if (inUri.toString() !== outUri.toString()) request.prependRecordRoute(`<${inUri}>`);
+      request.prependRecordRoute(`<${outUri}>`);
+    }
+    return { request, destination };
+  }
+
+  /** CANCEL (§16.10): answered here with 200, and the matching response context cancels its branches. */
+  private receiveCancel(cancel: SipRequest, tx: ServerTransactionHandle): void {
+    const invite = this.transactions.findInviteForCancel(cancel);
+    if (invite === undefined) {
+      tx.respond(createResponse(cancel, 481));
+      return;
+    }
+    tx.respond(createResponse(cancel, 200));
+    const context = this.contexts.get(invite.key);
+    if (context !== undefined) context.cancel();
+    else if (invite.finalStatus === 0) invite.respond(createResponse(invite.request, 487));
+  }
+
+  /** ACK for a 2xx (§16.11 / §13.2.2.4): routed by its Route headers, statelessly. */
+  private relayAck(ack: SipRequest, _flow: Flow): void {
+    preprocessRoute(ack, this.identity);
+    if (!ack.has('route') && this.identity.isLocalUri(ack.uri)) return; // an ACK for us
+    const nextHop = ack.routes[0]?.uri ?? ack.uri;
+    const maxForwards = ack.maxForwards;
+    if (maxForwards === 0) return;
+    ack.setMaxForwards(maxForwards === undefined ? 70 : maxForwards - 1);
+    // the same ACK retransmitted must get the same branch (§16.11)
+    const branch = proxyBranch(loopHash(ack), ack.via.branch ?? '');
+    const send = (destination: Destination) => this.transactions.transport.sendRequest(ack, destination, branch);
+    const numeric = resolveNumericUri(nextHop);
+    if (numeric !== undefined) send(numeric);
+    else resolveUri(nextHop).then(send, () => undefined);
+  }
+
+  /** A response without a client transaction (e.g. a retransmitted 2xx): forwarded statelessly (§16.11). */
+  private relayStrayResponse(response: SipResponse): void {
+    if (response.status < 200 || response.status >= 300 || response.cseq.method !== 'INVITE') return;
+    response.popVia();
+    if (!response.has('via')) return;
+    this.transactions.transport.sendResponse(response, undefined);
+  }
+
+}

@@ -1,0 +1,242 @@
+import type { Logger } from '../shared/index.ts';
+import { parseUri, SipUri, type ResponseOptions, type SipRequest, type SipResponse, type Uri } from '../sip/index.ts';
+import type { ProxyRequest, ResponseContext, Target } from '../proxy/index.ts';
+import type { DigestAuthenticator, AuthKind } from '../services/auth/index.ts';
+import type { DomainDirectory } from '../services/domains/index.ts';
+import type { LocationService } from '../services/location/index.ts';
+import type { Registrar, RegistrarPolicy } from '../services/registrar/index.ts';
+import type { Domain, SubscriberRepository } from '../store/ports.ts';
+import type { Destination, Flow } from '../transport/index.ts';
+
+/** The services a routing script reaches through its context. */
+export interface RoutingServices {
+  domains: DomainDirectory;
+  auth: DigestAuthenticator;
+  subscribers: SubscriberRepository;
+  location: LocationService;
+  registrar: Registrar;
+  registrarPolicy(domain: Domain): RegistrarPolicy;
+  /** Whether a URI names this server itself (listen address or proxy name). */
+  isLocalUri(uri: Uri): boolean;
+  logger: Logger;
+}
+
+export interface AuthenticatedUser {
+  username: string;
+  domain: string;
+}
+
+/**
+ * What a routing script gets for one request: the request and where it came from, and the
+ * operations of a Kamailio script (reply, authenticate, save, lookup, record_route, loose_route,
+ * relay), each an explicit call whose outcome the script can see.
+ */
+export class RequestContext {
+  authenticatedUser: AuthenticatedUser | undefined;
+  private recordRouteWanted = false;
+  private dropped = false;
+
+  constructor(
+    private readonly proxied: ProxyRequest,
+    private readonly services: RoutingServices,
+    private readonly forwardHooks: (ctx: RequestContext) => { onReply?: (r: SipResponse) => void; onFailure?: (best: SipResponse, rc: ResponseContext) => Promise<Target[] | void> },
+  ) {}
+
+  get request(): SipRequest {
+    return this.proxied.request;
+  }
+
+  get method(): string {
+    return this.proxied.request.method;
+  }
+
+  /** The transport, address and port the request came from. */
+  get source(): Flow {
+    return this.proxied.flow;
+  }
+
+  get logger(): Logger {
+    return this.services.logger;
+  }
+
+  /** A request inside a dialog (its To has a tag, RFC 3261 §12.2). */
+  get inDialog(): boolean {
+    return this.request.to.tag !== undefined;
+  }
+
+  /** The request followed a Record-Route of ours (the result of loose_route, RFC 3261 §16.4). */
+  get looseRouted(): boolean {
+    return this.proxied.routedByUs;
+  }
+
+  /** The Request-URI names this server itself (no user part, our address or a served domain). */
+  get isForUs(): boolean {
+    const uri = this.request.uri;
+    return uri.kind === 'sip' && uri.user === null && (this.services.isLocalUri(uri) || this.services.domains.isLocal(uri.host));
+  }
+
+  /** The served domain of the From URI (a local user as sender), if any. */
+  get fromDomain(): Domain | undefined {
+    const uri = this.request.from.uri;
+    return uri.kind === 'sip' ? this.services.domains.resolve(uri.host) : undefined;
+  }
+
+  /** The served domain of the Request-URI (a local destination), if any. */
+  get targetDomain(): Domain | undefined {
+    const uri = this.request.uri;
+    if (uri.kind !== 'sip') return undefined;
+    return this.services.domains.resolve(uri.host) ?? (this.services.isLocalUri(uri) ? this.services.domains.list()[0] : undefined);
+  }
+
+  /** Whether a final response was sent, the request forwarded, or dropped. */
+  get handled(): boolean {
+    return this.dropped || this.proxied.handled;
+  }
+
+  reply(status: number, options: ResponseOptions = {}): SipResponse {
+    return this.proxied.reply(status, options);
+  }
+
+  /** Ends processing without an answer (the request is silently discarded). */
+  drop(): void {
+    this.dropped = true;
+  }
+
+  /**
+   * Digest authentication (RFC 3261 §22): 'www' as a registrar/UAS (401), 'proxy' as a proxy
+   * (407). Verifies the credentials for the realm of the user's domain (To for REGISTER, From
+   * otherwise); on failure sends the challenge itself and returns false. The authenticated user
+   * must be the one the request speaks for (To user for REGISTER, From user otherwise).
+   */
+  async authenticate(kind: AuthKind = this.method === 'REGISTER' ? 'www' : 'proxy'): Promise<boolean> {
+    const party = kind === 'www' ? this.request.to.uri : this.request.from.uri;
+    const domain = party.kind === 'sip' ? this.services.domains.resolve(party.host) : undefined;
+    if (domain === undefined || party.kind !== 'sip') {
+      this.reply(403, { reason: 'Domain Not Served' });
+      return false;
+    }
+    const result = await this.services.auth.verify(this.request, domain.realm, kind, (username) =>
+      this.services.subscribers.getSubscriber(username, domain.name),
+    );
+    if (!result.ok) {
+      this.reply(kind === 'www' ? 401 : 407, { headers: this.services.auth.challenge(domain.realm, kind, result.reason === 'stale') });
+      return false;
+    }
+    if (party.userDecoded !== result.username) {
+      this.reply(403, { reason: 'Identity Mismatch' });
+      return false;
+    }
+    this.authenticatedUser = { username: result.username, domain: domain.name };
+    return true;
+  }
+
+  /** Whether the Request-URI user exists in its served domain. */
+  async userExists(): Promise<boolean> {
+    const uri = this.request.uri;
+    const domain = this.targetDomain;
+    if (uri.kind !== 'sip' || uri.user === null || domain === undefined) return false;
+    return (await this.services.subscribers.getSubscriber(uri.userDecoded ?? '', domain.name)) !== undefined;
+  }
+
+  /** The address-of-record of a SIP URI in a served domain: "user@domain". */
+  aorOf(uri: Uri): string | undefined {
+    if (uri.kind !== 'sip' || uri.user === null) return undefined;
+    const domain = this.services.domains.resolve(uri.host);
+    return domain === undefined ? undefined : `${uri.userDecoded}@${domain.name}`;
+  }
+
+  /** The registrar (Kamailio save): stores the REGISTER's bindings for its To AOR and replies. */
+  save(): void {
+    const to = this.request.to.uri;
+    const aor = this.aorOf(to);
+    const domain = to.kind === 'sip' ? this.services.domains.resolve(to.host) : undefined;
+    if (aor === undefined || domain === undefined) {
+      this.reply(to.kind === 'sip' ? 404 : 400);
+      return;
+    }
+    const flow = this.source;
+    const source = `${flow.protocol}:${flow.address.includes(':') ? `[${flow.address}]` : flow.address}:${flow.port}`;
+    const outcome = this.services.registrar.register(this.request, aor, this.services.registrarPolicy(domain), source);
+    this.reply(outcome.status, { reason: outcome.reason, headers: outcome.headers });
+  }
+
+  /**
+   * Location lookup: the targets registered for the Request-URI's AOR (or the given one),
+   * highest q first, with their Path and the flow they registered over.
+   */
+  lookup(aor?: string): Target[] {
+    const key = aor ?? this.aorOf(this.request.uri);
+    if (key === undefined) return [];
+    const targets: Target[] = [];
+    for (const b of this.services.location.lookup(key)) {
+      let uri: Uri;
+      try {
+        uri = parseUri(b.contact);
+      } catch {
+        continue;
+      }
+      targets.push({ uri, q: b.q, path: b.path.length > 0 ? b.path : undefined, destination: registeredFlow(b.received, uri) });
+    }
+    return targets;
+  }
+
+  /** Adds Record-Route to the request when it is forwarded (Kamailio record_route). */
+  recordRoute(): void {
+    this.recordRouteWanted = true;
+  }
+
+  /**
+   * Forwards statefully (Kamailio t_relay): to the given targets, or to the Request-URI. Targets of
+   * equal q fork in parallel; lower q values are tried when the higher ones fail.
+   */
+  relay(targets?: Target[] | string | Uri): ResponseContext {
+    let list: Target[];
+    if (targets === undefined) list = [{ uri: this.request.uri }];
+    else if (typeof targets === 'string') list = [{ uri: parseUri(targets) }];
+    else if (Array.isArray(targets)) list = targets;
+    else list = [{ uri: targets }];
+    const hooks = this.forwardHooks(this);
+    return this.proxied.forward(list, {
+      recordRoute: this.recordRouteWanted,
+      hooks: { onResponse: hooks.onReply ? (r) => hooks.onReply?.(r) : undefined, onFailure: hooks.onFailure },
+    });
+  }
+}
+
+/** The response a script sees in onReply. */
+export class ReplyContext {
+  constructor(
+    readonly request: SipRequest,
+    readonly response: SipResponse,
+  ) {}
+}
+
+/** What onFailure gets: the best response so far, and the means to try elsewhere or answer differently. */
+export class FailureContext {
+  readonly nextTargets: Target[] = [];
+  constructor(
+    readonly request: SipRequest,
+    readonly response: SipResponse,
+    private readonly proxied: ProxyRequest,
+  ) {}
+
+  /** Tries these targets next (serial failover, divert). */
+  relay(targets: Target[] | string): void {
+    if (typeof targets === 'string') this.nextTargets.push({ uri: parseUri(targets) });
+    else this.nextTargets.push(...targets);
+  }
+
+  /** Answers with another final response instead of the best one. */
+  reply(status: number, options: ResponseOptions = {}): void {
+    this.proxied.reply(status, options);
+  }
+}
+
+/** A binding that registered over TCP is reached over that connection (its source address). */
+function registeredFlow(received: string | null, contact: Uri): Destination | undefined {
+  if (received === null || !(contact instanceof SipUri) || contact.transport !== 'tcp' || !received.startsWith('tcp:')) return undefined;
+  const rest = received.slice(4);
+  const colon = rest.lastIndexOf(':');
+  const host = rest.slice(0, colon).replace(/^\[|\]$/g, '');
+  return { protocol: 'tcp', address: host, port: Number(rest.slice(colon + 1)) };
+}

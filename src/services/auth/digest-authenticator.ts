@@ -1,0 +1,113 @@
+import { timingSafeEqual } from 'node:crypto';
+import type { AuthHeader, SipRequest } from '../../sip/index.ts';
+import type { Subscriber } from '../../store/ports.ts';
+import { computeResponse, hashHex, type DigestAlgorithm } from './digest.ts';
+import { NonceCounter, NonceService } from './nonce.ts';
+
+export interface DigestAuthOptions {
+  /** Algorithms offered in challenges, preferred first (RFC 8760 §2.4). */
+  algorithms: DigestAlgorithm[];
+  nonceLifetimeMs: number;
+  /** HMAC key for nonces; shared by the nodes of a cluster. Random per process when absent. */
+  nonceKey?: string;
+  now?: () => number;
+}
+
+/** 'www': a registrar or UAS (401, WWW-Authenticate/Authorization); 'proxy': 407 and the Proxy-* pair. */
+export type AuthKind = 'www' | 'proxy';
+
+export type AuthResult =
+  | { ok: true; username: string }
+  /** missing: no credentials for this realm; stale: a good digest on an expired nonce (RFC 7616 §3.3 stale=true). */
+  | { ok: false; reason: 'missing' | 'stale' | 'failed' };
+
+export type SubscriberLookup = (username: string) => Promise<Subscriber | undefined> | Subscriber | undefined;
+
+const ALGORITHM_NAMES: Record<string, DigestAlgorithm> = { md5: 'MD5', 'sha-256': 'SHA-256' };
+
+/**
+ * Digest authentication (RFC 3261 §22, RFC 7616, RFC 8760): challenges with stateless nonces,
+ * verification against stored HA1 values in constant time, nonce-count replay protection. An
+ * unknown user and a wrong password fail the same way, after the same work (no enumeration).
+ */
+export class DigestAuthenticator {
+  private readonly nonces: NonceService;
+  private readonly counts: NonceCounter;
+
+  constructor(private readonly options: DigestAuthOptions) {
+    const now = options.now ?? Date.now;
+    this.nonces = new NonceService(options.nonceKey, options.nonceLifetimeMs, now);
+    this.counts = new NonceCounter(options.nonceLifetimeMs, now);
+  }
+
+  /** The challenge header(s) for a 401 or 407: one per algorithm offered (RFC 8760 §2.4). */
+  challenge(realm: string, kind: AuthKind, stale = false): Array<[string, string]> {
+    const name = kind === 'www' ? 'WWW-Authenticate' : 'Proxy-Authenticate';
+    const nonce = this.nonces.issue();
+    return this.options.algorithms.map((algorithm) => [
+      name,
+      `Digest realm="${realm}", nonce="${nonce}", qop="auth", algorithm=${algorithm}${stale ? ', stale=true' : ''}`,
+    ]);
+  }
+
+  async verify(request: SipRequest, realm: string, kind: AuthKind, lookup: SubscriberLookup): Promise<AuthResult> {
+    const credentials = findCredentials(request, realm, kind);
+    if (credentials === undefined) return { ok: false, reason: 'missing' };
+    const p = credentials.params;
+    const username = p.get('username');
+    const nonce = p.get('nonce');
+    const uri = p.get('uri');
+    const response = p.get('response');
+    const algorithm = ALGORITHM_NAMES[(p.get('algorithm') ?? 'MD5').toLowerCase()];
+    if (username === undefined || nonce === undefined || uri === undefined || response === undefined) return { ok: false, reason: 'failed' };
+    if (algorithm === undefined || !this.options.algorithms.includes(algorithm)) return { ok: false, reason: 'failed' };
+    const nonceState = this.nonces.check(nonce);
+    if (nonceState === 'invalid') return { ok: false, reason: 'failed' };
+    const qop = p.get('qop');
+    let qopInputs: { nc: string; cnonce: string } | undefined;
+    if (qop !== undefined) {
+      const nc = p.get('nc');
+      const cnonce = p.get('cnonce');
+      if (qop.toLowerCase() !== 'auth' || nc === undefined || cnonce === undefined || !isHex8(nc)) {
+        return { ok: false, reason: 'failed' };
+      }
+      qopInputs = { nc, cnonce };
+    }
+    const subscriber = await lookup(username);
+    // An unknown user costs the same hashing as a known one and fails the same way.
+    const ha1 = subscriber === undefined ? hashHex(algorithm, `${username}:${realm}:`) : algorithm === 'MD5' ? subscriber.ha1Md5 : subscriber.ha1Sha256;
+    const expected = computeResponse({ algorithm, ha1, method: request.method, uri, nonce, qop: qopInputs });
+    const match = constantTimeEqual(expected, response.toLowerCase());
+    if (subscriber === undefined || !match) return { ok: false, reason: 'failed' };
+    // A correct digest on an expired nonce: ask again with stale=true (RFC 7616 §3.3).
+    if (nonceState === 'stale') return { ok: false, reason: 'stale' };
+    if (qopInputs !== undefined && !this.counts.accept(nonce, parseInt(qopInputs.nc, 16))) return { ok: false, reason: 'failed' };
+    return { ok: true, username };
+  }
+}
+
+function findCredentials(request: SipRequest, realm: string, kind: AuthKind): AuthHeader | undefined {
+  let headers: AuthHeader[];
+  try {
+    headers = request.authHeaders(kind === 'www' ? 'authorization' : 'proxy-authorization');
+  } catch {
+    return undefined;
+  }
+  return headers.find((h) => h.scheme.toLowerCase() === 'digest' && h.params.get('realm') === realm);
+}
+
+function constantTimeEqual(a: string, b: string): boolean {
+  const x = Buffer.from(a, 'utf8');
+  const y = Buffer.from(b, 'utf8');
+  return x.length === y.length && timingSafeEqual(x, y);
+}
+
+/** nc-value = 8LHEX (RFC 7616 §3.4). */
+function isHex8(s: string): boolean {
+  if (s.length !== 8) return false;
+  for (let i = 0; i < 8; i++) {
+    const c = s.charCodeAt(i) | 0x20;
+    if (!((c >= 48 && c <= 57) || (c >= 97 && c <= 102))) return false;
+  }
+  return true;
+}

@@ -1,0 +1,1 @@
+export { DomainDirectory } from './domain-directory.ts';

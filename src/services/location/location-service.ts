@@ -1,0 +1,195 @@
+import type { Logger } from '../../shared/index.ts';
+import type { BindingRepository, StoredBinding } from '../../store/ports.ts';
+import { bindingKey, type Binding } from './binding.ts';
+import { ExpiryQueue } from './expiry-queue.ts';
+
+export interface LocationOptions {
+  /** How often dirty bindings are written to the store (write-behind). */
+  flushIntervalMs?: number;
+  now?: () => number;
+  logger?: Logger;
+}
+
+/**
+ * The location service (RFC 3261 §10.3): bindings per address-of-record in memory, so a lookup
+ * costs one map access whatever the number of bindings; changes are written behind to the store
+ * in batches, and expired bindings are purged by a once-a-second timer through an expiry queue.
+ */
+export class LocationService {
+  private readonly byAor = new Map<string, Map<string, Binding>>();
+  private readonly expiry: ExpiryQueue<Binding>;
+  private readonly dirty = new Map<string, Binding>();
+  private readonly removed = new Map<string, { aor: string; contact: string }>();
+  private readonly now: () => number;
+  private flushTimer: NodeJS.Timeout | null = null;
+  private purgeTimer: NodeJS.Timeout | null = null;
+  private flushing: Promise<void> = Promise.resolve();
+  private count = 0;
+
+  constructor(
+    private readonly repository: BindingRepository,
+    private readonly options: LocationOptions = {},
+  ) {
+    this.now = options.now ?? Date.now;
+    this.expiry = new ExpiryQueue(this.now());
+  }
+
+  /** Loads the persisted bindings (dropping expired ones) and starts the flush and purge timers. */
+  async start(): Promise<number> {
+    const now = this.now();
+    const stale: Array<{ aor: string; contact: string }> = [];
+    for (const stored of await this.repository.loadBindings()) {
+      if (stored.expiresAt <= now) stale.push({ aor: stored.aor, contact: stored.contact });
+      else this.insert({ ...stored, key: bindingKey(stored.contact, stored.instance, stored.regId) });
+    }
+    if (stale.length > 0) await this.repository.writeBindings([], stale);
+    this.flushTimer = setInterval(() => void this.flush(), this.options.flushIntervalMs ?? 200);
+    this.purgeTimer = setInterval(() => this.purgeExpired(), 1000);
+    this.flushTimer.unref();
+    this.purgeTimer.unref();
+    return this.count;
+  }
+
+  async stop(): Promise<void> {
+    if (this.flushTimer !== null) clearInterval(this.flushTimer);
+    if (this.purgeTimer !== null) clearInterval(this.purgeTimer);
+    this.flushTimer = this.purgeTimer = null;
+    await this.flush();
+  }
+
+  get size(): number {
+    return this.count;
+  }
+
+  /** Live bindings of an AOR, highest q first (RFC 3261 §16.6 target order). */
+  lookup(aor: string): Binding[] {
+    const map = this.byAor.get(aor);
+    if (map === undefined) return [];
+    const now = this.now();
+    const out: Binding[] = [];
+    for (const b of map.values()) if (b.expiresAt > now) out.push(b);
+    if (out.length > 1) out.sort((a, b) => b.q - a.q);
+    return out;
+  }
+
+  keyOf(contact: string, instance: string | null, regId: number | null): string {
+    return bindingKey(contact, instance, regId);
+  }
+
+  get(aor: string, key: string): Binding | undefined {
+    return this.byAor.get(aor)?.get(key);
+  }
+
+  /** Adds or replaces a binding. */
+  save(stored: StoredBinding): Binding {
+    const binding: Binding = { ...stored, key: bindingKey(stored.contact, stored.instance, stored.regId) };
+    const old = this.byAor.get(binding.aor)?.get(binding.key);
+    if (old !== undefined) this.detach(old);
+    this.insert(binding);
+    this.removed.delete(persistKey(binding));
+    if (old !== undefined && old.contact !== binding.contact) this.markRemoved(old);
+    this.dirty.set(persistKey(binding), binding);
+    return binding;
+  }
+
+  remove(aor: string, key: string): boolean {
+    const b = this.byAor.get(aor)?.get(key);
+    if (b === undefined) return false;
+    this.detach(b);
+    this.markRemoved(b);
+    return true;
+  }
+
+  removeAll(aor: string): number {
+    const map = this.byAor.get(aor);
+    if (map === undefined) return 0;
+    const list = [...map.values()];
+    for (const b of list) this.remove(aor, b.key);
+    return list.length;
+  }
+
+  /** Every live binding, for the CLI and the management API. */
+  *all(): IterableIterator<Binding> {
+    const now = this.now();
+    for (const map of this.byAor.values()) for (const b of map.values()) if (b.expiresAt > now) yield b;
+  }
+
+  /** Writes pending changes to the store in one batch. */
+  flush(): Promise<void> {
+    if (this.dirty.size === 0 && this.removed.size === 0) return this.flushing;
+    const upserts = [...this.dirty.values()].map(toStored);
+    const removals = [...this.removed.values()];
+    this.dirty.clear();
+    this.removed.clear();
+    this.flushing = this.flushing
+      .then(() => this.repository.writeBindings(upserts, removals))
+      .catch((err: Error) => {
+        this.options.logger?.error({ err: err.message }, 'could not persist bindings; will retry');
+        // Re-queue only what nothing newer replaced: a binding saved again is already dirty, and one
+        // removed meanwhile must stay removed (upserts are written after removals, so it would come back).
+        for (const b of upserts) {
+          const k = persistKey(b);
+          if (!this.dirty.has(k) && !this.removed.has(k)) this.dirty.set(k, { ...b, key: bindingKey(b.contact, b.instance, b.regId) });
+        }
+        for (const r of removals) this.removed.set(`${r.aor}\u0000${r.contact}`, r);
+      });
+    return this.flushing;
+  }
+
+  purgeExpired(): number {
+    const now = this.now();
+    let purged = 0;
+    for (const b of this.expiry.takeDue(now)) {
+      const current = this.byAor.get(b.aor)?.get(b.key);
+      if (current !== b || b.expiresAt > now) continue;
+      this.detach(b);
+      this.markRemoved(b);
+      purged++;
+    }
+    return purged;
+  }
+
+  private insert(b: Binding): void {
+    let map = this.byAor.get(b.aor);
+    if (map === undefined) this.byAor.set(b.aor, (map = new Map()));
+    map.set(b.key, b);
+    this.expiry.add(b, b.expiresAt);
+    this.count++;
+  }
+
+  private detach(b: Binding): void {
+    const map = this.byAor.get(b.aor);
+    if (map === undefined || map.get(b.key) !== b) return;
+    map.delete(b.key);
+    if (map.size === 0) this.byAor.delete(b.aor);
+    this.expiry.remove(b, b.expiresAt);
+    this.count--;
+  }
+
+  private markRemoved(b: Binding): void {
+    const k = persistKey(b);
+    this.dirty.delete(k);
+    this.removed.set(k, { aor: b.aor, contact: b.contact });
+  }
+}
+
+function persistKey(b: { aor: string; contact: string }): string {
+  return `${b.aor}\u0000${b.contact}`;
+}
+
+function toStored(b: Binding | StoredBinding): StoredBinding {
+  return {
+    aor: b.aor,
+    contact: b.contact,
+    expiresAt: b.expiresAt,
+    q: b.q,
+    callId: b.callId,
+    cseq: b.cseq,
+    path: b.path,
+    instance: b.instance,
+    regId: b.regId,
+    received: b.received,
+    userAgent: b.userAgent,
+    updatedAt: b.updatedAt,
+  };
+}

@@ -1,0 +1,1 @@
+export { Registrar, DEFAULT_REGISTRAR_POLICY, type RegistrarPolicy, type RegisterOutcome, type BindingTable } from './registrar.ts';

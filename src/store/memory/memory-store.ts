@@ -1,0 +1,68 @@
+import type { Domain, Store, StoredBinding, Subscriber } from '../ports.ts';
+
+/** An in-memory store: for tests and for a server that needs nothing to persist. */
+export class MemoryStore implements Store {
+  private readonly subscribers = new Map<string, Subscriber>();
+  private readonly domains = new Map<string, Domain>();
+  private readonly bindings = new Map<string, StoredBinding>();
+  private version = 0;
+
+  async getSubscriber(username: string, domain: string): Promise<Subscriber | undefined> {
+    // copies, as for domains and bindings: a caller editing the result must not edit the store
+    const s = this.subscribers.get(key(username, domain));
+    return s === undefined ? undefined : { ...s };
+  }
+
+  async putSubscriber(s: Subscriber): Promise<void> {
+    this.subscribers.set(key(s.username, s.domain), { ...s });
+    this.version++;
+  }
+
+  async deleteSubscriber(username: string, domain: string): Promise<boolean> {
+    this.version++;
+    return this.subscribers.delete(key(username, domain));
+  }
+
+  async listSubscribers(domain?: string): Promise<Subscriber[]> {
+    return [...this.subscribers.values()].filter((s) => domain === undefined || s.domain === domain).map((s) => ({ ...s }));
+  }
+
+  async importSubscribers(list: Subscriber[]): Promise<number> {
+    for (const s of list) this.subscribers.set(key(s.username, s.domain), { ...s });
+    this.version++;
+    return list.length;
+  }
+
+  async listDomains(): Promise<Domain[]> {
+    return [...this.domains.values()].map((d) => ({ ...d, aliases: [...d.aliases] }));
+  }
+
+  async putDomain(d: Domain): Promise<void> {
+    this.domains.set(d.name, { ...d, aliases: [...d.aliases] });
+    this.version++;
+  }
+
+  async deleteDomain(name: string): Promise<boolean> {
+    this.version++;
+    return this.domains.delete(name);
+  }
+
+  async loadBindings(): Promise<StoredBinding[]> {
+    return [...this.bindings.values()].map((b) => ({ ...b, path: [...b.path] }));
+  }
+
+  async writeBindings(upserts: StoredBinding[], removals: Array<{ aor: string; contact: string }>): Promise<void> {
+    for (const r of removals) this.bindings.delete(`${r.aor}\u0000${r.contact}`);
+    for (const b of upserts) this.bindings.set(`${b.aor}\u0000${b.contact}`, { ...b, path: [...b.path] });
+  }
+
+  async changeMarker(): Promise<number> {
+    return this.version;
+  }
+
+  async close(): Promise<void> {}
+}
+
+function key(username: string, domain: string): string {
+  return `${username}@${domain}`;
+}

@@ -1,0 +1,73 @@
+/**
+ * Storage interfaces (ports). Services depend on these only; adapters (memory, sqlite, and later
+ * postgres and redis) implement them, and app.ts picks one. Methods are asynchronous so that
+ * networked back ends fit the same shape; hot paths keep their working set in memory and use the
+ * store for persistence.
+ */
+
+/** A SIP account. Only digest HA1 values are stored (RFC 7616 §3.4.2), never the password. */
+export interface Subscriber {
+  username: string;
+  domain: string;
+  /** H(username ":" realm ":" password) with MD5, lowercase hex. */
+  ha1Md5: string;
+  /** The same with SHA-256. */
+  ha1Sha256: string;
+}
+
+/** A served SIP domain, its digest realm and the other names that reach it. */
+export interface Domain {
+  name: string;
+  realm: string;
+  aliases: string[];
+}
+
+/** A registration binding as persisted (RFC 3261 §10.3). Times are epoch milliseconds. */
+export interface StoredBinding {
+  /** Address-of-record, "user@domain" (canonical domain, lowercase). */
+  aor: string;
+  contact: string;
+  expiresAt: number;
+  q: number;
+  callId: string;
+  cseq: number;
+  /** Path header values (RFC 3327), in order. */
+  path: string[];
+  /** +sip.instance and reg-id (RFC 5626). */
+  instance: string | null;
+  regId: number | null;
+  /** Where the REGISTER came from: "udp:1.2.3.4:5060". */
+  received: string | null;
+  userAgent: string | null;
+  updatedAt: number;
+}
+
+export interface SubscriberRepository {
+  getSubscriber(username: string, domain: string): Promise<Subscriber | undefined>;
+  putSubscriber(subscriber: Subscriber): Promise<void>;
+  deleteSubscriber(username: string, domain: string): Promise<boolean>;
+  listSubscribers(domain?: string): Promise<Subscriber[]>;
+  /** Inserts or replaces many subscribers in one transaction; returns how many. */
+  importSubscribers(subscribers: Subscriber[]): Promise<number>;
+}
+
+export interface DomainRepository {
+  listDomains(): Promise<Domain[]>;
+  putDomain(domain: Domain): Promise<void>;
+  deleteDomain(name: string): Promise<boolean>;
+}
+
+export interface BindingRepository {
+  loadBindings(): Promise<StoredBinding[]>;
+  /** Applies a batch of upserts and removals (keyed by aor + contact) atomically. */
+  writeBindings(upserts: StoredBinding[], removals: Array<{ aor: string; contact: string }>): Promise<void>;
+}
+
+export interface Store extends SubscriberRepository, DomainRepository, BindingRepository {
+  /**
+   * A number that changes when another process changed the data (provisioning from the CLI while
+   * the server runs), so caches know when to reload.
+   */
+  changeMarker(): Promise<number>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,190 @@
+// The repository contract of src/store/ports.ts, shared by every Store adapter's tests: what the
+// services may rely on whatever back end app.ts picks.
+import { describe, test, beforeEach, afterEach } from 'node:test';
+import assert from 'node:assert/strict';
+import type { Domain, Store, StoredBinding, Subscriber } from '../../src/store/index.ts';
+
+export interface StoreFixture {
+  store: Store;
+  /** Releases the store (closes it, removes its files). */
+  dispose(): Promise<void>;
+}
+
+export function subscriber(username: string, domain = 'example.com'): Subscriber {
+  return { username, domain, ha1Md5: `md5-${username}-${domain}`, ha1Sha256: `sha256-${username}-${domain}` };
+}
+
+export function storedBinding(overrides: Partial<StoredBinding> = {}): StoredBinding {
+  return {
+    aor: 'alice@example.com',
+    contact: 'sip:alice@192.0.2.10:5060',
+    expiresAt: 1_700_000_600_000,
+    q: 1,
+    callId: 'call-1@192.0.2.10',
+    cseq: 1,
+    path: [],
+    instance: null,
+    regId: null,
+    received: null,
+    userAgent: null,
+    updatedAt: 1_700_000_000_000,
+    ...overrides,
+  };
+}
+
+const byUser = (a: Subscriber, b: Subscriber) => (a.domain + '\u0000' + a.username).localeCompare(b.domain + '\u0000' + b.username);
+const byBinding = (a: StoredBinding, b: StoredBinding) => (a.aor + '\u0000' + a.contact).localeCompare(b.aor + '\u0000' + b.contact);
+
+/** Registers the contract tests for one adapter; `open` gives a fresh, empty store per test. */
+export function storeContract(name: string, open: () => StoreFixture | Promise<StoreFixture>): void {
+  describe(`${name}: repository contract`, () => {
+    let fixture: StoreFixture;
+    let store: Store;
+
+    beforeEach(async () => {
+      fixture = await open();
+      store = fixture.store;
+    });
+
+    afterEach(async () => {
+      await fixture.dispose();
+    });
+
+    test('subscribers: put, get, replace, delete', async () => {
+      assert.equal(await store.getSubscriber('alice', 'example.com'), undefined);
+      await store.putSubscriber(subscriber('alice'));
+      assert.deepEqual(await store.getSubscriber('alice', 'example.com'), subscriber('alice'));
+      // the key is (username, domain): the same user in another domain is another subscriber
+      assert.equal(await store.getSubscriber('alice', 'example.org'), undefined);
+
+      const changed = { ...subscriber('alice'), ha1Md5: 'new-md5', ha1Sha256: 'new-sha256' };
+      await store.putSubscriber(changed);
+      assert.deepEqual(await store.getSubscriber('alice', 'example.com'), changed);
+      assert.equal((await store.listSubscribers()).length, 1, 'put replaces, never duplicates');
+
+      assert.equal(await store.deleteSubscriber('alice', 'example.com'), true);
+      assert.equal(await store.getSubscriber('alice', 'example.com'), undefined);
+      assert.equal(await store.deleteSubscriber('alice', 'example.com'), false, 'deleting twice reports nothing deleted');
+    });
+
+    test('subscribers: values handed out are copies, not the stored records', async () => {
+      const s = subscriber('alice');
+      await store.putSubscriber(s);
+      s.ha1Md5 = 'mutated-after-put';
+      const got = await store.getSubscriber('alice', 'example.com');
+      assert.ok(got);
+      assert.equal(got.ha1Md5, 'md5-alice-example.com');
+      got.ha1Md5 = 'mutated-after-get';
+      (await store.listSubscribers())[0].ha1Sha256 = 'mutated-after-list';
+      assert.deepEqual(await store.getSubscriber('alice', 'example.com'), subscriber('alice'));
+    });
+
+    test('subscribers: list all or by domain', async () => {
+      await store.putSubscriber(subscriber('carol', 'example.org'));
+      await store.putSubscriber(subscriber('bob'));
+      await store.putSubscriber(subscriber('alice'));
+      const all = await store.listSubscribers();
+      assert.deepEqual([...all].sort(byUser), [subscriber('alice'), subscriber('bob'), subscriber('carol', 'example.org')]);
+      const com = await store.listSubscribers('example.com');
+      assert.deepEqual([...com].sort(byUser), [subscriber('alice'), subscriber('bob')]);
+      assert.deepEqual(await store.listSubscribers('example.org'), [subscriber('carol', 'example.org')]);
+      assert.deepEqual(await store.listSubscribers('nowhere.example'), []);
+    });
+
+    test('subscribers: importing 10,000 in one call, replacing existing ones', async () => {
+      await store.putSubscriber({ ...subscriber('user00042'), ha1Md5: 'old' });
+      await store.putSubscriber(subscriber('other', 'example.org'));
+      const list: Subscriber[] = [];
+      for (let i = 0; i < 10_000; i++) list.push(subscriber(`user${String(i).padStart(5, '0')}`));
+      assert.equal(await store.importSubscribers(list), 10_000);
+      assert.equal((await store.listSubscribers('example.com')).length, 10_000);
+      assert.equal((await store.listSubscribers()).length, 10_001);
+      assert.deepEqual(await store.getSubscriber('user00042', 'example.com'), subscriber('user00042'), 'import replaces');
+      assert.deepEqual(await store.getSubscriber('user09999', 'example.com'), subscriber('user09999'));
+      assert.equal(await store.importSubscribers([]), 0);
+    });
+
+    test('domains: round trip with aliases, replace, delete', async () => {
+      const a: Domain = { name: 'example.com', realm: 'example.com', aliases: ['sip.example.com', '192.0.2.1'] };
+      const b: Domain = { name: 'example.org', realm: 'org-realm', aliases: [] };
+      await store.putDomain(b);
+      await store.putDomain(a);
+      const listed = (await store.listDomains()).sort((x, y) => x.name.localeCompare(y.name));
+      assert.deepEqual(listed, [a, b]);
+
+      // handed-out values are copies
+      listed[0].aliases.push('mutated.example.com');
+      const replaced: Domain = { ...a, realm: 'new-realm', aliases: ['only.example.com'] };
+      await store.putDomain(replaced);
+      assert.deepEqual((await store.listDomains()).find((d) => d.name === 'example.com'), replaced);
+      assert.equal((await store.listDomains()).length, 2);
+
+      assert.equal(await store.deleteDomain('example.org'), true);
+      assert.equal(await store.deleteDomain('example.org'), false);
+      assert.deepEqual(await store.listDomains(), [replaced]);
+    });
+
+    test('bindings: upserts round-trip with path arrays and nulls', async () => {
+      const full = storedBinding({
+        contact: 'sip:alice@198.51.100.7:41234;transport=tcp;ob',
+        q: 0.5,
+        cseq: 7,
+        path: ['<sip:edge1.example.com;lr>', '<sip:edge2.example.com;lr;ob>'],
+        instance: '<urn:uuid:00000000-0000-1000-8000-AABBCCDDEEFF>',
+        regId: 1,
+        received: 'tcp:198.51.100.7:41234',
+        userAgent: 'softphone/1.0 "quoted"',
+      });
+      const bare = storedBinding();
+      const otherAor = storedBinding({ aor: 'bob@example.com' }); // same contact, another AOR: another binding
+      assert.deepEqual(await store.loadBindings(), []);
+      await store.writeBindings([full, bare, otherAor], []);
+      assert.deepEqual((await store.loadBindings()).sort(byBinding), [full, bare, otherAor].sort(byBinding));
+    });
+
+    test('bindings: upsert replaces by aor + contact; removals apply; one batch does both', async () => {
+      const a = storedBinding({ contact: 'sip:alice@192.0.2.10' });
+      const b = storedBinding({ contact: 'sip:alice@192.0.2.11' });
+      const c = storedBinding({ contact: 'sip:alice@192.0.2.12' });
+      await store.writeBindings([a, b, c], []);
+
+      const a2 = { ...a, cseq: 2, expiresAt: a.expiresAt + 60_000, path: ['<sip:p.example.com;lr>'], regId: null };
+      const d = storedBinding({ contact: 'sip:alice@192.0.2.13', received: 'udp:192.0.2.13:5060' });
+      await store.writeBindings(
+        [a2, d],
+        [
+          { aor: b.aor, contact: b.contact },
+          { aor: 'nobody@example.com', contact: 'sip:x@192.0.2.99' }, // removing what is not there is harmless
+        ],
+      );
+      assert.deepEqual((await store.loadBindings()).sort(byBinding), [a2, c, d]);
+
+      // a removal and an upsert of the same key in one batch: the upsert wins
+      const c2 = { ...c, cseq: 9 };
+      await store.writeBindings([c2], [{ aor: c.aor, contact: c.contact }]);
+      assert.deepEqual((await store.loadBindings()).sort(byBinding), [a2, c2, d]);
+
+      await store.writeBindings([], [a2, c2, d].map((x) => ({ aor: x.aor, contact: x.contact })));
+      assert.deepEqual(await store.loadBindings(), []);
+    });
+
+    test('bindings: loaded values are copies', async () => {
+      await store.writeBindings([storedBinding({ path: ['<sip:p.example.com;lr>'] })], []);
+      const [loaded] = await store.loadBindings();
+      loaded.path.push('<sip:mutated.example.com;lr>');
+      loaded.cseq = 99;
+      assert.deepEqual(await store.loadBindings(), [storedBinding({ path: ['<sip:p.example.com;lr>'] })]);
+    });
+
+    test('changeMarker() is stable while nothing changes', async () => {
+      await store.putSubscriber(subscriber('alice'));
+      const m = await store.changeMarker();
+      assert.equal(typeof m, 'number');
+      await store.getSubscriber('alice', 'example.com');
+      await store.listSubscribers();
+      await store.listDomains();
+      await store.loadBindings();
+      assert.equal(await store.changeMarker(), m);
+    });
+  });
+}

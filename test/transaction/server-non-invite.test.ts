@@ -1,0 +1,126 @@
+// Non-INVITE server transaction: RFC 3261 §17.2.2 (Figure 8).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createResponse } from '../../src/sip/index.ts';
+import { asResponse, Harness, incoming, T1, TCP_FLOW, UDP_FLOW } from './loopback.ts';
+
+const OPTIONS = incoming({ method: 'OPTIONS', branch: 'z9hG4bK-opt-1' });
+
+function receive(h: Harness, text = OPTIONS, flow = UDP_FLOW) {
+  h.deliver(text, flow);
+  return h.user.requests[h.user.requests.length - 1].tx;
+}
+
+const statuses = (h: Harness) => h.transport.sent.map((s) => asResponse(s.message).status);
+
+test('§17.2.2 a retransmission in Trying is absorbed: nothing sent, the TU sees the request once', () => {
+  const h = new Harness();
+  const tx = receive(h);
+  assert.equal(tx.isInvite, false);
+  h.runTo(500);
+  h.deliver(OPTIONS);
+  h.runTo(1500);
+  h.deliver(OPTIONS);
+  assert.equal(h.user.requests.length, 1);
+  assert.equal(h.transport.sent.length, 0);
+  assert.equal(h.layer.counters.get('transaction.retransmissions_absorbed'), 2);
+  h.runTo(60_000);
+  assert.equal(h.transport.sent.length, 0, 'no 100 Trying, no timers for non-INVITE (§17.2.2)');
+  assert.equal(h.layer.serverCount, 1, 'Trying lasts until the TU answers');
+});
+
+test('§17.2.2 a retransmission in Proceeding is answered with the last provisional', () => {
+  const h = new Harness();
+  const tx = receive(h, incoming({ method: 'SUBSCRIBE', branch: 'z9hG4bK-sub-1' }));
+  tx.respond(createResponse(tx.request, 100));
+  tx.respond(createResponse(tx.request, 183, { toTag: 's-1' }));
+  h.deliver(incoming({ method: 'SUBSCRIBE', branch: 'z9hG4bK-sub-1' }));
+  assert.deepEqual(statuses(h), [100, 183, 183]);
+  assert.deepEqual(h.transport.sent[2].bytes, h.transport.sent[1].bytes);
+  assert.equal(h.user.requests.length, 1);
+});
+
+test('§17.2.2 a retransmission in Completed is answered with the final response; later responses from the TU are ignored', () => {
+  const h = new Harness();
+  const tx = receive(h);
+  tx.respond(createResponse(tx.request, 200, { toTag: 's-1' }));
+  assert.equal(tx.finalStatus, 200);
+  h.runTo(10_000);
+  h.deliver(OPTIONS);
+  h.deliver(OPTIONS);
+  assert.deepEqual(statuses(h), [200, 200, 200]);
+  assert.deepEqual(h.transport.sent[1].bytes, h.transport.sent[0].bytes);
+  tx.respond(createResponse(tx.request, 500, { toTag: 's-1' }));
+  tx.respond(createResponse(tx.request, 180, { toTag: 's-1' }));
+  assert.deepEqual(statuses(h), [200, 200, 200]);
+  assert.equal(tx.finalStatus, 200);
+  assert.equal(h.user.requests.length, 1);
+});
+
+test('§17.2.2 the final response is not retransmitted by a timer (no Timer G for non-INVITE)', () => {
+  const h = new Harness();
+  const tx = receive(h);
+  tx.respond(createResponse(tx.request, 404, { toTag: 's-1' }));
+  h.runTo(64 * T1 - 10);
+  assert.deepEqual(statuses(h), [404]);
+});
+
+test('§17.2.2 Timer J = 64*T1 on an unreliable transport, then the transaction is gone', () => {
+  const h = new Harness();
+  h.runTo(70);
+  const tx = receive(h);
+  h.runTo(250);
+  tx.respond(createResponse(tx.request, 200, { toTag: 's-1' }));
+  h.runTo(250 + 64 * T1 - 10);
+  assert.equal(tx.terminated, false);
+  assert.equal(h.layer.serverCount, 1);
+  h.runTo(250 + 64 * T1);
+  assert.equal(tx.terminated, true);
+  assert.equal(h.layer.serverCount, 0);
+  assert.equal(h.wheel.size, 0);
+  // after Timer J the same request is new again
+  h.deliver(OPTIONS);
+  assert.equal(h.user.requests.length, 2);
+  assert.equal(h.transport.sent.length, 1);
+});
+
+test('§17.2.2 Timer J = 0 on a reliable transport: terminated as soon as the final is sent', () => {
+  const h = new Harness();
+  const text = incoming({ method: 'OPTIONS', branch: 'z9hG4bK-opt-tcp', transport: 'TCP' });
+  const tx = receive(h, text, TCP_FLOW);
+  tx.respond(createResponse(tx.request, 100));
+  assert.equal(tx.terminated, false);
+  tx.respond(createResponse(tx.request, 200, { toTag: 's-1' }));
+  assert.equal(tx.terminated, true);
+  assert.equal(h.layer.serverCount, 0);
+  assert.equal(h.wheel.size, 0);
+  assert.deepEqual(h.transport.sent[1].destination, TCP_FLOW, 'sent on the request flow');
+});
+
+test('§17.2.4 a transport error on the final response terminates without arming Timer J and tells the TU', () => {
+  const h = new Harness();
+  const tx = receive(h);
+  h.transport.failNext = new Error('unreachable');
+  tx.respond(createResponse(tx.request, 200, { toTag: 's-1' }));
+  assert.equal(tx.terminated, true);
+  assert.equal(h.layer.serverCount, 0);
+  assert.equal(h.wheel.size, 0);
+  assert.deepEqual(
+    h.user.failures.map((f) => [f.kind, f.request.method]),
+    [['transport', 'OPTIONS']],
+  );
+  assert.equal(h.layer.counters.get('transaction.server_transport'), 1);
+});
+
+test('§17.2 a TU that throws on a request does not break the layer', () => {
+  const h = new Harness();
+  h.user.onNew = () => {
+    throw new Error('TU bug');
+  };
+  h.deliver(OPTIONS);
+  assert.equal(h.layer.counters.get('transaction.user_errors'), 1);
+  assert.equal(h.layer.serverCount, 1);
+  h.user.onNew = null;
+  h.deliver(incoming({ method: 'OPTIONS', branch: 'z9hG4bK-opt-2' }));
+  assert.equal(h.user.requests.length, 2);
+});
