@@ -43,11 +43,16 @@ export interface RunningServer {
   stop(): Promise<void>;
 }
 
+/** The SQLite file of a data directory (the server and the provisioning commands share it). */
+export function storePath(dataDir: string): string {
+  return join(dataDir, 'sipline.sqlite');
+}
+
 /** The composition root: the only place that picks concrete adapters and wires the layers. */
 export async function startServer(config: ServerConfig): Promise<RunningServer> {
   const logger = config.logger ?? createLogger({ level: config.logLevel ?? 'info' });
   const counters = new Counters();
-  const dataPath = config.store ? null : join(config.dataDir ?? 'data', 'sipline.sqlite');
+  const dataPath = config.store ? null : storePath(config.dataDir ?? 'data');
   const store = config.store ?? new SqliteStore(dataPath as string);
 
   const transport = new TransportLayer({ listen: config.listen, counters, logger, advertisedHost: config.advertisedHost });

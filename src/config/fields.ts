@@ -157,13 +157,14 @@ export function choice<const V extends string>(values: readonly V[], meta: Meta<
 }
 
 export interface ListField<T> extends Field<T[]> {
-  readonly item: Field<T>;
+  readonly item: Field<T | undefined>;
 }
 
-export function list<T>(item: Field<T>, meta: Meta<T[]> & { minItems?: number; type?: string }): ListField<T> {
+/** A list; each entry is checked by `item` (a null entry is an error, not a default). */
+export function list<T>(item: Field<T>, meta: Meta<NonNullable<T>[]> & { minItems?: number; type?: string }): ListField<NonNullable<T>> {
   const minItems = meta.minItems ?? 0;
   return {
-    item,
+    item: item as Field<NonNullable<T> | undefined>,
     doc: metaDoc(meta.type ?? `list of ${item.doc.type}`, meta, item.doc.allowed),
     check(value, path, issues) {
       if (!Array.isArray(value)) {
@@ -174,16 +175,16 @@ export function list<T>(item: Field<T>, meta: Meta<T[]> & { minItems?: number; t
         issues.push({ path, text: `${show(value)} is empty: give at least ${minItems} ${minItems === 1 ? 'entry' : 'entries'}` });
         return INVALID;
       }
-      const out: T[] = [];
+      const out: NonNullable<T>[] = [];
       let ok = true;
       value.forEach((v, i) => {
-        const r = v === null ? item.absent([...path, i], issues) : item.check(v, [...path, i], issues);
+        const r = item.check(v, [...path, i], issues);
         if (r === INVALID) ok = false;
-        else out.push(r);
+        else out.push(r as NonNullable<T>);
       });
       return ok ? out : INVALID;
     },
-    absent: (path, issues) => (meta.default === undefined ? [] : (absentWith(meta)(path, issues) as T[])),
+    absent: (path, issues) => (meta.default === undefined ? [] : (absentWith(meta)(path, issues) as NonNullable<T>[])),
   };
 }
 
@@ -244,12 +245,12 @@ export function object<S extends Shape>(shape: S, meta: { description: string; r
 }
 
 export interface RecordField<T> extends Field<Record<string, T>> {
-  readonly key: Field<string>;
+  readonly key: Field<string | undefined>;
   readonly value: Field<T>;
 }
 
 /** A mapping from names (checked by `key`) to values of one kind. */
-export function record<T>(key: Field<string>, value: Field<T>, meta: { description: string }): RecordField<T> {
+export function record<T>(key: Field<string | undefined>, value: Field<T>, meta: { description: string }): RecordField<T> {
   return {
     key,
     value,
@@ -264,7 +265,7 @@ export function record<T>(key: Field<string>, value: Field<T>, meta: { descripti
       for (const [k, item] of Object.entries(v)) {
         const name = key.check(k, [...path, k], issues);
         const r = item === null ? value.absent([...path, k], issues) : value.check(item, [...path, k], issues);
-        if (name === INVALID || r === INVALID) ok = false;
+        if (name === INVALID || name === undefined || r === INVALID) ok = false;
         else out[name] = r;
       }
       return ok ? out : INVALID;
@@ -273,7 +274,7 @@ export function record<T>(key: Field<string>, value: Field<T>, meta: { descripti
   };
 }
 
-export interface EitherField<A, B> extends Field<A | B> {
+export interface EitherField<A, B> extends Field<NonNullable<A> | NonNullable<B>> {
   readonly options: readonly [Field<A>, Field<B>];
 }
 
@@ -283,9 +284,9 @@ export function either<A, B>(scalar: Field<A>, mapping: Field<B>, meta: { type: 
     options: [scalar, mapping],
     doc: { type: meta.type, description: meta.description },
     check(value, path, issues) {
-      return isMapping(value) ? mapping.check(value, path, issues) : scalar.check(value, path, issues);
+      return (isMapping(value) ? mapping.check(value, path, issues) : scalar.check(value, path, issues)) as Checked<NonNullable<A> | NonNullable<B>>;
     },
-    absent: (path, issues) => scalar.absent(path, issues),
+    absent: (path, issues) => scalar.absent(path, issues) as Checked<NonNullable<A>>,
   };
 }
 

@@ -39,21 +39,20 @@ const domainEntry = object(
   {
     name: domainName('The domain name (the host part of its users\' addresses).'),
     realm: string({ description: 'The digest realm of its users; the domain name when absent. Passwords are stored as hashes over the realm: changing it needs new passwords.' }),
-    aliases: list(domainName('Another name of the domain.'), { default: [], description: 'Other names that reach the same users (another DNS name, an IP address of the server).' }),
+    aliases: list(domainName('Another name of the domain.'), { default: [], type: 'list of host names', description: 'Other names that reach the same users (another DNS name, an IP address of the server).' }),
   },
   { description: 'A served domain with its realm and aliases.', required: ['name'] },
 );
 
-/** The registrar keys; per-domain overrides have the same keys without defaults. */
-function registrarKeys(withDefaults: boolean) {
-  const d = (n: number) => (withDefaults ? n : undefined);
-  return {
-    default_expires: integer({ min: 1, max: 4294967295, unit: 'seconds', default: d(3600), description: 'Expiry given to a contact that asks for none (RFC 3261 §10.3 step 7).' }),
-    min_expires: integer({ min: 1, max: 4294967295, unit: 'seconds', default: d(60), description: 'Shorter requested expiries get 423 Interval Too Brief with this Min-Expires.' }),
-    max_expires: integer({ min: 1, max: 4294967295, unit: 'seconds', default: d(86400), description: 'Longer requested expiries are cut to this.' }),
-    max_contacts: integer({ min: 1, max: 10000, unit: 'contacts', default: d(10), description: 'Most bindings one address-of-record may have; more get 403.' }),
-  };
-}
+const REGISTRAR_KEYS = {
+  default_expires: { min: 1, max: 4294967295, unit: 'seconds', default: 3600, description: 'Expiry given to a contact that asks for none (RFC 3261 §10.3 step 7).' },
+  min_expires: { min: 1, max: 4294967295, unit: 'seconds', default: 60, description: 'Shorter requested expiries get 423 Interval Too Brief with this Min-Expires.' },
+  max_expires: { min: 1, max: 4294967295, unit: 'seconds', default: 86400, description: 'Longer requested expiries are cut to this.' },
+  max_contacts: { min: 1, max: 10000, unit: 'contacts', default: 10, description: 'Most bindings one address-of-record may have; more get 403.' },
+} as const;
+
+/** Per-domain overrides: the same keys, without defaults (absent means the global value). */
+const registrarOverride = (key: keyof typeof REGISTRAR_KEYS) => integer({ ...REGISTRAR_KEYS[key], default: undefined });
 
 export const configSchema = object(
   {
@@ -117,10 +116,21 @@ export const configSchema = object(
     ),
     registrar: object(
       {
-        ...registrarKeys(true),
+        default_expires: integer(REGISTRAR_KEYS.default_expires),
+        min_expires: integer(REGISTRAR_KEYS.min_expires),
+        max_expires: integer(REGISTRAR_KEYS.max_expires),
+        max_contacts: integer(REGISTRAR_KEYS.max_contacts),
         domains: record(
           domainName('A domain name.'),
-          object(registrarKeys(false), { description: 'Registrar settings for one domain.' }),
+          object(
+            {
+              default_expires: registrarOverride('default_expires'),
+              min_expires: registrarOverride('min_expires'),
+              max_expires: registrarOverride('max_expires'),
+              max_contacts: registrarOverride('max_contacts'),
+            },
+            { description: 'Registrar settings for one domain.' },
+          ),
           { description: 'Per-domain overrides of the registrar keys above, by domain name.' },
         ),
       },
@@ -134,7 +144,7 @@ export const configSchema = object(
       },
       { description: 'SIP transaction timers (RFC 3261 §17).' },
     ),
-    names: list(string({ description: 'A host name or IP address.', validate: hostProblem }), {
+    names: list(domainName('A host name or IP address.'), {
       default: [],
       type: 'list of host names',
       description: 'Other names of this server (behind NAT, DNS names) so that Route and Record-Route headers with them are recognised as ours.',

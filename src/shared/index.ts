@@ -3,4 +3,4 @@ export { systemClock, ManualClock, type Clock } from './clock.ts';
 export { TimerWheel, Timer, type TimerTarget, type TimerWheelOptions } from './timer-wheel.ts';
 export { randomToken, newBranch, newTag, newCallId, BRANCH_MAGIC_COOKIE } from './ids.ts';
 export { Counters } from './metrics.ts';
-export { createLogger, silentLogger, type Logger, type LogLevel, type LoggerOptions } from './logger.ts';
+export { createLogger, silentLogger, type Logger, type LogLevel, type LogFormat, type LoggerOptions } from './logger.ts';

@@ -82,6 +82,8 @@ export interface SippResult {
   screen: string;
   rows: SippMessageRow[];
   errors: string;
+  /** The -trace_msg log (every message sent and received), when `traceMessages` was set. */
+  messages: string;
   /** For assertion messages: everything useful when a run fails. */
   describe(): string;
 }
@@ -99,6 +101,8 @@ export interface SippOptions {
   timeoutSeconds?: number;
   /** Further arguments (-r, -lost, -d, ...). */
   extra?: string[];
+  /** Log every message sent and received (-trace_msg), returned as `messages`. */
+  traceMessages?: boolean;
 }
 
 /** Parses the -trace_stat CSV (';' separated, header line first): the cumulative counters of its last line. */
@@ -180,6 +184,7 @@ export class SippProcess {
       '-trace_stat', '-stf', file('stat.csv'), '-fd', '1',
       '-trace_screen', '-screen_file', file('screen.log'),
       '-trace_err', '-error_file', file('errors.log'),
+      ...(options.traceMessages === true ? ['-trace_msg', '-message_file', file('messages.log')] : []),
       ...(options.extra ?? []),
     ];
     this.child = spawn(SIPP, this.args, { cwd: this.dir, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -215,6 +220,7 @@ export class SippProcess {
           screen,
           rows: parseScreenRows(screen),
           errors,
+          messages: read('messages.log'),
           describe: () =>
             `sipp ${args.join(' ')}\nexit ${code} ${signal ?? ''}\n${statsError}\n--- stderr\n${stderr}\n--- errors\n${errors.slice(0, 4000)}\n--- screen\n${screen.slice(-3000)}`,
         });
