@@ -22,6 +22,15 @@ module.exports = {
     layer('ua', ['shared', 'sip', 'transport', 'transaction', 'dns']),
     layer('proxy', ['shared', 'sip', 'transport', 'transaction', 'dns']),
     layer('routing', ['shared', 'sip', 'transport', 'transaction', 'proxy', 'services', 'store']),
+    // config: schema and loading; it knows the shapes of listeners and digest algorithms, nothing more
+    layer('config', ['shared', 'transport', 'services/auth']),
+    {
+      name: 'config-imports-types-only',
+      comment: 'src/config uses src/transport and src/services/auth for types only',
+      severity: 'error',
+      from: { path: '^src/config/' },
+      to: { path: '^src/(transport|services/auth)/', dependencyTypesNot: ['type-only'] },
+    },
     {
       name: 'services-are-siblings',
       comment: 'a feature under src/services never imports another feature (DESIGN.md §1)',

@@ -1,4 +1,4 @@
-import { main } from './cli/main.ts';
+import { KEEP_RUNNING, main } from './cli/main.ts';
 
 const code = await main(process.argv.slice(2));
-if (code >= 0) process.exit(code);
+if (code !== KEEP_RUNNING) process.exit(code);

@@ -1,74 +1,121 @@
-import { parseArgs } from 'node:util';
-import { startServer } from '../app.ts';
-import type { LogLevel } from '../shared/index.ts';
-import { DEFAULT_LISTEN, parseListenSpec } from './listen-spec.ts';
+/**
+ * The `sipline` command: `start` (the default) runs the server; `user`, `domain` and `location`
+ * provision and inspect the store of the same data directory, also while the server runs.
+ * Exit status: 0 done, 1 the command failed, 2 the command was used wrongly.
+ */
+import { readFileSync } from 'node:fs';
+import { Command, CommanderError, Option } from 'commander';
+import { ConfigError, LISTEN_FORMAT } from '../config/index.ts';
+import { domainAdd, domainList } from './domain-commands.ts';
+import { CommandError, UsageError } from './errors.ts';
+import { location } from './location-command.ts';
+import { processOutput, type Output } from './output.ts';
+import { start } from './start-command.ts';
+import { userAdd, userDel, userImport, userList, userPasswd } from './user-commands.ts';
 
-const USAGE = `Usage: sipline [start] [options]
+function packageVersion(): string {
+  // the same relative place from src/cli/ (tsx) and dist/cli/ (compiled)
+  return (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+}
 
-Starts the SIP server.
+/** Returned by main when the server was started and keeps the process alive. */
+export const KEEP_RUNNING = -1;
 
-Options:
-  --listen PROTO:HOST[:PORT]   a listener (repeatable): udp or tcp, IPv4 or [IPv6] host
-                               (default: udp:0.0.0.0:5060 and tcp:0.0.0.0:5060)
-  --log-level LEVEL            trace, debug, info, warn, error, fatal or silent (default info)
-  -h, --help                   this text
-`;
+const collect = (value: string, previous: string[] = []) => [...previous, value];
 
-const LEVELS = new Set(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']);
+function withStoreOptions(command: Command): Command {
+  return command
+    .option('-c, --config <file>', 'the config file (YAML); default $SIPLINE_CONFIG')
+    .option('-d, --data <dir>', 'the data directory (default from the config file, $SIPLINE_DATA or ./data)');
+}
 
-export async function main(argv: string[]): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: {
-        listen: { type: 'string', multiple: true },
-        'log-level': { type: 'string', default: 'info' },
-        help: { type: 'boolean', short: 'h' },
-      },
+export function buildProgram(out: Output, onStarted: () => void): Command {
+  const program = new Command('sipline')
+    .description('A SIP server: registrar, proxy and routing scripts in TypeScript.')
+    .exitOverride()
+    .configureOutput({ writeOut: (s) => process.stdout.write(s), writeErr: (s) => process.stderr.write(s) })
+    .showHelpAfterError('(sipline COMMAND --help shows the usage)')
+    .version(packageVersion(), '-V, --version')
+    .helpCommand(true)
+    .addHelpText(
+      'after',
+      `
+Every command takes --config FILE and --data DIR and works on the store of a running server
+with the same data directory; provisioning takes effect without a restart.
+
+Examples:
+  sipline start --listen udp:0.0.0.0:5060 --listen tcp:0.0.0.0:5060 --domain example.com
+  sipline user add alice@example.com --password s3cret
+  sipline user import users.csv --domain example.com
+  sipline location
+
+Exit status: 0 done, 1 the command failed, 2 the command was used wrongly.`,
+    );
+
+  withStoreOptions(program.command('start', { isDefault: true }).description('start the server (the default command)'))
+    .option('--listen <spec>', `a listener, repeatable: ${LISTEN_FORMAT}`, collect)
+    .option('--domain <name>', 'a served domain, repeatable', collect)
+    .option('--script <file>', 'the routing script (TypeScript or JavaScript)')
+    .addOption(new Option('--log-level <level>', 'trace, debug, info, warn, error, fatal or silent'))
+    .addOption(new Option('--log-format <format>', 'json or pretty'))
+    .action(async (options) => {
+      await start(options, out);
+      onStarted();
     });
-  } catch (err) {
-    process.stderr.write(`sipline: ${(err as Error).message}\n\n${USAGE}`);
-    return 2;
-  }
-  const { values, positionals } = parsed;
-  if (values.help) {
-    process.stdout.write(USAGE);
-    return 0;
-  }
-  const command = positionals[0] ?? 'start';
-  if (command !== 'start' || positionals.length > 1) {
-    process.stderr.write(`sipline: unknown command ${JSON.stringify(positionals.join(' '))}\n\n${USAGE}`);
-    return 2;
-  }
-  const level = values['log-level'] as string;
-  if (!LEVELS.has(level)) {
-    process.stderr.write(`sipline: --log-level ${JSON.stringify(level)}: use one of ${[...LEVELS].join(', ')}\n`);
-    return 2;
-  }
-  let listen;
+
+  const user = program.command('user').description('provision users (subscribers)');
+  withStoreOptions(user.command('add').argument('<user@domain>').description('add a user').option('-p, --password <password>', 'the password (only its digest hashes are stored)'))
+    .action((address: string, options) => userAdd(address, options, out));
+  withStoreOptions(user.command('passwd').argument('<user@domain>').description("change a user's password").option('-p, --password <password>', 'the new password'))
+    .action((address: string, options) => userPasswd(address, options, out));
+  withStoreOptions(user.command('del').argument('<user@domain>').description('delete a user')).action((address: string, options) => userDel(address, options, out));
+  withStoreOptions(user.command('list').description('list the users').option('--domain <name>', 'only the users of this domain')).action((options) => userList(options, out));
+  withStoreOptions(
+    user
+      .command('import')
+      .argument('<file.csv>')
+      .description('add or replace many users from a CSV file: lines user,password (with --domain) or user@domain,password')
+      .option('--domain <name>', 'the domain of rows without one'),
+  ).action((file: string, options) => userImport(file, options, out));
+
+  const domain = program.command('domain').description('provision served domains');
+  withStoreOptions(
+    domain
+      .command('add')
+      .argument('<name>')
+      .description('add (or update) a served domain')
+      .option('--realm <realm>', 'the digest realm (default: the name)')
+      .option('--alias <name>', 'another name of the domain, repeatable', collect),
+  ).action((name: string, options) => domainAdd(name, options, out));
+  withStoreOptions(domain.command('list').description('list the served domains')).action((options) => domainList(options, out));
+
+  withStoreOptions(program.command('location').argument('[aor]', 'only the bindings of this address-of-record (user@domain)').description('show the current registrations (bindings)'))
+    .action((aor: string | undefined, options) => location(aor, options, out));
+
+  return program;
+}
+
+/** Runs the command line; resolves with the exit status, or KEEP_RUNNING when the server started. */
+export async function main(argv: string[], out: Output = processOutput): Promise<number> {
+  let started = false;
+  const program = buildProgram(out, () => (started = true));
   try {
-    listen = values.listen !== undefined ? values.listen.map(parseListenSpec) : DEFAULT_LISTEN;
+    await program.parseAsync(argv, { from: 'user' });
+    return started ? KEEP_RUNNING : 0;
   } catch (err) {
-    process.stderr.write(`sipline: ${(err as Error).message}\n`);
-    return 2;
-  }
-  let server;
-  try {
-    server = await startServer({ listen, logLevel: level as LogLevel });
-  } catch (err) {
-    process.stderr.write(`sipline: cannot start: ${(err as Error).message}\n`);
+    if (err instanceof CommanderError) {
+      // commander printed its message (and the hint) already
+      return err.code === 'commander.helpDisplayed' || err.code === 'commander.help' || err.code === 'commander.version' ? 0 : 2;
+    }
+    if (err instanceof ConfigError) {
+      for (const p of err.problems) process.stderr.write(`sipline: ${p}\n`);
+      return 2;
+    }
+    if (err instanceof UsageError || err instanceof CommandError) {
+      process.stderr.write(`sipline: ${err.message}\n`);
+      return err.exitCode;
+    }
+    process.stderr.write(`sipline: ${(err as Error).stack ?? String(err)}\n`);
     return 1;
   }
-  for (const l of server.listeners) {
-    process.stdout.write(`sipline listening on ${l.protocol}:${l.host.includes(':') ? `[${l.host}]` : l.host}:${l.port}\n`);
-  }
-  const stop = async () => {
-    await server.stop();
-    process.exit(0);
-  };
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
-  return -1; // keep running
 }

@@ -31,6 +31,11 @@ export class LocalIdentity {
     return this.hosts.has(host.toLowerCase()) && this.ports.has(port ?? 5060);
   }
 
+  /** Whether an IP address is one of ours (any port): where our own outgoing messages come from. */
+  isLocalAddress(address: string): boolean {
+    return this.hosts.has(address.toLowerCase());
+  }
+
   isLocalUri(uri: Uri): boolean {
     return uri.kind === 'sip' && this.isLocalHost(uri.params.get('maddr') ?? uri.host, uri.port);
   }

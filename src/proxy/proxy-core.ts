@@ -32,6 +32,11 @@ export interface ForwardOptions {
 export class ProxyRequest {
   /** Whether a Route of ours was removed (the request follows our Record-Route, §16.4). */
   readonly routedByUs: boolean;
+  /**
+   * The request spirals (§16.6 step 8): we forwarded it ourselves (our Via on top, sent from one
+   * of our addresses) and it came back with a new Request-URI or Route (else it would be a loop).
+   */
+  readonly spiral: boolean;
   context: ResponseContext | null = null;
   private replied = false;
 
@@ -40,8 +45,10 @@ export class ProxyRequest {
     readonly request: SipRequest,
     readonly transaction: ServerTransactionHandle,
     routedByUs: boolean,
+    spiral = false,
   ) {
     this.routedByUs = routedByUs;
+    this.spiral = spiral;
   }
 
   get flow(): Flow {
@@ -117,8 +124,10 @@ export class ProxyCore {
       tx.respond(createResponse(request, 482));
       return;
     }
+    const top = request.vias[0];
+    const spiral = top !== undefined && this.identity.isLocalSentBy(top.host, top.port) && this.identity.isLocalAddress(tx.flow.address);
     const routedByUs = preprocessRoute(request, this.identity);
-    const proxied = new ProxyRequest(this, request, tx, routedByUs);
+    const proxied = new ProxyRequest(this, request, tx, routedByUs, spiral);
     this.onRequest(proxied);
   }
 

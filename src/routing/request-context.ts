@@ -64,6 +64,11 @@ export class RequestContext {
     return this.request.to.tag !== undefined;
   }
 
+  /** We forwarded this request to ourselves and it came back changed (RFC 3261 §16.6 step 8). */
+  get spiral(): boolean {
+    return this.proxied.spiral;
+  }
+
   /** The request followed a Record-Route of ours (the result of loose_route, RFC 3261 §16.4). */
   get looseRouted(): boolean {
     return this.proxied.routedByUs;
@@ -115,8 +120,14 @@ export class RequestContext {
       this.reply(403, { reason: 'Domain Not Served' });
       return false;
     }
-    const result = await this.services.auth.verify(this.request, domain.realm, kind, (username) =>
-      this.services.subscribers.getSubscriber(username, domain.name),
+    // a spiral through this proxy carries the credentials it was authenticated with on its first
+    // pass, nonce count included: that repetition is not a replay (§16.6 step 8)
+    const result = await this.services.auth.verify(
+      this.request,
+      domain.realm,
+      kind,
+      (username) => this.services.subscribers.getSubscriber(username, domain.name),
+      { repeatAllowed: this.proxied.spiral },
     );
     if (!result.ok) {
       this.reply(kind === 'www' ? 401 : 407, { headers: this.services.auth.challenge(domain.realm, kind, result.reason === 'stale') });

@@ -38,6 +38,19 @@ export function isWhitespace(code: number): boolean {
   return code === 32 || code === 9;
 }
 
+/**
+ * Strips SP and HTAB from both ends (the LWS of RFC 3261 §25.1). String.prototype.trim() is not
+ * used for header text: it also strips U+FEFF, U+00A0 and other Unicode spaces, which are octets
+ * of the value (RFC 4475 §3.1.1.2 puts a BOM at the start of a header value).
+ */
+export function trimLws(s: string): string {
+  let start = 0;
+  let end = s.length;
+  while (start < end && isWhitespace(s.charCodeAt(start))) start++;
+  while (end > start && isWhitespace(s.charCodeAt(end - 1))) end--;
+  return start === 0 && end === s.length ? s : s.slice(start, end);
+}
+
 export function isToken(s: string): boolean {
   if (s.length === 0) return false;
   for (let i = 0; i < s.length; i++) {

@@ -111,7 +111,13 @@ function declaredLength(head: string): number {
     if (!isWhitespace(head.charCodeAt(pos))) {
       const colon = head.indexOf(':', pos);
       if (colon > 0 && colon < end && headerKey(head.slice(pos, colon).trim()) === 'content-length') {
-        const n = parseContentLength(head.slice(colon + 1, end));
+        let n: number;
+        try {
+          n = parseContentLength(head.slice(colon + 1, end));
+        } catch {
+          // reported as a framing failure, the same reason parseMessage gives for this value
+          throw new SipParseError('content-length', `bad Content-Length ${JSON.stringify(head.slice(colon + 1, end).trim().slice(0, 40))}`);
+        }
         if (found !== undefined && found !== n) throw new SipParseError('content-length', 'conflicting Content-Length headers');
         found = n;
       }

@@ -1,4 +1,4 @@
-import { isWhitespace, TOKEN } from './charset.ts';
+import { isWhitespace, TOKEN, trimLws } from './charset.ts';
 import { Parameters } from './parameters.ts';
 import { SipParseError } from './parse-error.ts';
 
@@ -136,11 +136,11 @@ export function splitList(value: string): string[] {
     else if (c === 60) inAngle = true;
     else if (c === 62) inAngle = false;
     else if (c === 44 && !inAngle) {
-      out.push(value.slice(start, i).trim());
+      out.push(trimLws(value.slice(start, i)));
       start = i + 1;
     }
   }
-  out.push(value.slice(start).trim());
+  out.push(trimLws(value.slice(start)));
   return out;
 }
 

@@ -418,9 +418,13 @@ export class SipRequest extends SipMessage {
     return (this.parsedUri ??= parseUri(this.uriText));
   }
 
-  /** The Request-URI as written on the start line. */
+  /**
+   * The Request-URI as the start line carries it: as written while the raw start line is kept
+   * (parsing normalizes, e.g. lowercases the scheme, which RFC 4475 §3.3.2 shows must not change
+   * the text a message reports), otherwise as it will be serialized.
+   */
   get uriString(): string {
-    return this.parsedUri === undefined ? this.uriText : this.parsedUri.toString();
+    return this.parsedUri === undefined || this.startLineEnd >= 0 ? this.uriText : this.parsedUri.toString();
   }
 
   setUri(uri: Uri): void {

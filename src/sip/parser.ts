@@ -1,5 +1,5 @@
 import { isUtf8 } from 'node:buffer';
-import { DIGIT, isToken, isWhitespace } from './charset.ts';
+import { DIGIT, isToken, isWhitespace, trimLws } from './charset.ts';
 import { headerKey } from './header-names.ts';
 import { HeaderField, SipRequest, SipResponse, type AnyMessage } from './message.ts';
 import { SipParseError, type ParseFailure } from './parse-error.ts';
@@ -102,7 +102,7 @@ export function parseMessage(buf: Buffer, options: ParseOptions = {}): AnyMessag
     if (isWhitespace(first)) {
       // header folding (RFC 3261 §7.3.1): a continuation line joins the previous value
       if (fieldStart < 0) throw new SipParseError('header-line', 'continuation line before any header');
-      const more = head.slice(pos, lineEnd).trim();
+      const more = trimLws(head.slice(pos, lineEnd));
       if (more.length > 0) value = value.length > 0 ? value + ' ' + more : more;
       fieldEnd = Math.min(next, head.length);
     } else {
@@ -114,7 +114,7 @@ export function parseMessage(buf: Buffer, options: ParseOptions = {}): AnyMessag
       while (nameEnd > pos && isWhitespace(head.charCodeAt(nameEnd - 1))) nameEnd--;
       name = head.slice(pos, nameEnd);
       if (!isToken(name)) throw new SipParseError('header-name', `bad header name ${JSON.stringify(name.slice(0, 40))}`);
-      value = head.slice(colon + 1, lineEnd).trim();
+      value = trimLws(head.slice(colon + 1, lineEnd));
       fieldStart = pos;
       fieldEnd = Math.min(next, head.length);
     }
@@ -122,6 +122,9 @@ export function parseMessage(buf: Buffer, options: ParseOptions = {}): AnyMessag
   }
   flush();
 
+  // A datagram whose last header line has no line break at all cannot have that line copied
+  // as is: the copy would run into the next line (or the empty line) when the message is sent on.
+  if (head.length > 0 && head.charCodeAt(head.length - 1) !== 10) bareLf = true;
   if (bareLf) {
     // Lines ended by a bare LF are rewritten with CRLF when the message is sent on.
     for (let i = 0; i < headers.length; i++) headers[i] = new HeaderField(headers[i].name, headers[i].key, headers[i].value);

@@ -31,9 +31,15 @@ function sipUriEquals(a: SipUri, b: SipUri): boolean {
   }
   if (!commonParamsEqual(a.params, b.params)) return false;
   if (a.headers.length !== b.headers.length) return false;
+  // Each header of one URI must pair with its own header of the other: a name may repeat
+  // (e.g. two Route headers), so matching the first one with that name is not enough.
+  const used = new Array<boolean>(b.headers.length).fill(false);
   for (const [name, value] of a.headers) {
-    const other = b.headers.find(([n]) => n.toLowerCase() === name.toLowerCase());
-    if (!other || unescape(other[1]) !== unescape(value)) return false;
+    const key = name.toLowerCase();
+    const v = unescape(value);
+    const j = b.headers.findIndex(([n, w], k) => !used[k] && n.toLowerCase() === key && unescape(w) === v);
+    if (j < 0) return false;
+    used[j] = true;
   }
   return true;
 }

@@ -200,6 +200,9 @@ export class UserAgent {
       flow: transaction.flow,
       respond: (status, options = {}) => {
         const response = createResponse(request, status, { ...options, toTag: options.toTag ?? this.toTagFor(request) });
+        // a 101-299 to INVITE with a To tag establishes an (early) dialog: its Record-Route is the
+        // request's (RFC 3261 §12.1.1), or the caller's early route set would miss the proxies
+        if (request.method === 'INVITE' && status > 100 && status < 300) for (const rr of request.getAll('record-route')) response.add('Record-Route', rr);
         transaction.respond(response);
         return response;
       },

@@ -217,6 +217,18 @@ describe('DigestAuthenticator.verify()', () => {
     assert.equal((await auth.verify(request({ nonce: other, nc: '00000001' }), REALM, 'www', lookup)).ok, true);
   });
 
+  test('repeatAllowed (a spiral through this proxy): the same nonce count passes again, a wrong digest still fails', async () => {
+    const { auth } = setup();
+    const nonce = nonceOf(auth.challenge(REALM, 'proxy'));
+    const first = request({ nonce, nc: '00000001', header: 'Proxy-Authorization', method: 'INVITE' });
+    assert.equal((await auth.verify(first, REALM, 'proxy', lookup)).ok, true);
+    assert.deepEqual(await auth.verify(first, REALM, 'proxy', lookup, { repeatAllowed: true }), { ok: true, username: 'alice' });
+    const wrong = request({ nonce, nc: '00000001', header: 'Proxy-Authorization', method: 'INVITE', password: 'wrong' });
+    assert.deepEqual(await auth.verify(wrong, REALM, 'proxy', lookup, { repeatAllowed: true }), { ok: false, reason: 'failed' });
+    // without it the repetition is a replay
+    assert.deepEqual(await auth.verify(first, REALM, 'proxy', lookup), { ok: false, reason: 'failed' });
+  });
+
   test('a malformed nonce count fails', async () => {
     const { auth } = setup();
     const nonce = nonceOf(auth.challenge(REALM, 'www'));

@@ -195,3 +195,46 @@ export async function silentSocket(): Promise<{ socket: dgram.Socket; port: numb
 export function received(phone: Phone, method: string): Tapped[] {
   return phone.inbound.filter((t) => t.message.isRequest && t.message.method === method);
 }
+
+/** One message of a sipp -trace_msg log. */
+export interface TracedMessage {
+  direction: 'sent' | 'received';
+  transport: string;
+  /** The request or status line. */
+  startLine: string;
+  text: string;
+  /** The values of a header (full name, case-insensitive), in order. */
+  headers(name: string): string[];
+  /** Header names in order (lowercase). */
+  names(): string[];
+}
+
+/** Splits a sipp -trace_msg log into its messages. */
+export function parseSippMessages(log: string): TracedMessage[] {
+  const out: TracedMessage[] = [];
+  for (const chunk of log.split(/^-{20,}[^\n]*\n/m)) {
+    const m = /^(UDP|TCP) message (sent|received)[^\n]*\n+([\s\S]*)$/.exec(chunk);
+    if (m === null) continue;
+    const text = m[3].replace(/\r\n/g, '\n').trim();
+    const [head] = text.split('\n\n');
+    const lines = head.split('\n');
+    const fields = lines.slice(1).map((l) => {
+      const colon = l.indexOf(':');
+      return { name: l.slice(0, colon).trim().toLowerCase(), value: l.slice(colon + 1).trim() };
+    });
+    out.push({
+      direction: m[2] as 'sent' | 'received',
+      transport: m[1],
+      startLine: lines[0],
+      text,
+      headers: (name) => fields.filter((f) => f.name === name.toLowerCase()).map((f) => f.value),
+      names: () => fields.map((f) => f.name),
+    });
+  }
+  return out;
+}
+
+/** sipp arguments naming the user, the domain and the digest credentials. */
+export function sippUser(user: string, password = USERS[user] ?? 'nopassword', domain = DOMAIN): string[] {
+  return ['-key', 'domain', domain, '-s', user, '-au', user, '-ap', password];
+}

@@ -11,6 +11,8 @@ import { UserAgent } from '../../src/ua/index.ts';
 export interface Tapped {
   message: AnyMessage;
   flow: Flow;
+  /** performance.now() at arrival. */
+  at: number;
 }
 
 /** Records every message the transport hands to the transaction layer (before matching). */
@@ -18,7 +20,7 @@ export function tapInbound(ua: UserAgent): Tapped[] {
   const seen: Tapped[] = [];
   const next = ua.transport.onMessage;
   ua.transport.onMessage = (message, flow) => {
-    seen.push({ message, flow });
+    seen.push({ message, flow, at: performance.now() });
     next(message, flow);
   };
   return seen;

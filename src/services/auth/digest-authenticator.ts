@@ -50,7 +50,12 @@ export class DigestAuthenticator {
     ]);
   }
 
-  async verify(request: SipRequest, realm: string, kind: AuthKind, lookup: SubscriberLookup): Promise<AuthResult> {
+  /**
+   * `repeatAllowed`: the request is one this server forwarded to itself (a spiral, RFC 3261 §16.6
+   * step 8), whose credentials were accepted on its first pass: the same nonce count is expected
+   * again, and is not a replay. The digest itself is still verified.
+   */
+  async verify(request: SipRequest, realm: string, kind: AuthKind, lookup: SubscriberLookup, options: { repeatAllowed?: boolean } = {}): Promise<AuthResult> {
     const credentials = findCredentials(request, realm, kind);
     if (credentials === undefined) return { ok: false, reason: 'missing' };
     const p = credentials.params;
@@ -81,7 +86,7 @@ export class DigestAuthenticator {
     if (subscriber === undefined || !match) return { ok: false, reason: 'failed' };
     // A correct digest on an expired nonce: ask again with stale=true (RFC 7616 §3.3).
     if (nonceState === 'stale') return { ok: false, reason: 'stale' };
-    if (qopInputs !== undefined && !this.counts.accept(nonce, parseInt(qopInputs.nc, 16))) return { ok: false, reason: 'failed' };
+    if (qopInputs !== undefined && options.repeatAllowed !== true && !this.counts.accept(nonce, parseInt(qopInputs.nc, 16))) return { ok: false, reason: 'failed' };
     return { ok: true, username };
   }
 }
