@@ -323,10 +323,11 @@ test('popRoute removes the first Route value (RFC 3261 §16.4)', () => {
     reparse(m).routes.map((r) => r.uri.toString()),
     ['sip:p2.example.com;lr', 'sip:p3.example.com;lr'],
   );
-  const lines = headLines(m);
-  assert.ok(lines.includes('Route: <sip:p2.example.com;lr>'), 'remaining element rewritten');
-  assert.ok(lines.includes('Route: <sip:p3.example.com;lr>'), 'second Route line untouched');
-  assertOnlyChanged(lines, ORIGINAL_LINES);
+  // the first Route line keeps its second element; every other line is byte-identical
+  assert.deepEqual(
+    headLines(m),
+    ORIGINAL_LINES.map((l) => (l === 'Route: <sip:p1.example.com;lr>, <sip:p2.example.com;lr>' ? 'Route: <sip:p2.example.com;lr>' : l)),
+  );
   assert.equal(m.popRoute()?.uri.toString(), 'sip:p2.example.com;lr');
   assert.equal(m.popRoute()?.uri.toString(), 'sip:p3.example.com;lr');
   assert.equal(m.popRoute(), undefined);

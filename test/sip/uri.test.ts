@@ -228,6 +228,9 @@ test('§19.1.4 rules one by one', () => {
     ['sip:alice@atlanta.com?a=1&b=2', 'sip:alice@atlanta.com?a=1&c=2', false],
     ['sip:alice@atlanta.com?a=1', 'sip:alice@atlanta.com?a=1&b=2', false], // header on one side only
     ['sip:alice@atlanta.com?subject=x%20y', 'sip:alice@atlanta.com?subject=x%20y', true],
+    ['sip:alice@atlanta.com?subject=x%20y', 'sip:alice@atlanta.com?SUBJECT=x%20y', true], // header names: any case
+    ['sip:a@b.com?Route=%3Csip:x%3E&Route=%3Csip:y%3E', 'sip:a@b.com?Route=%3Csip:x%3E&Route=%3Csip:y%3E', true], // repeated name
+    ['sip:a@b.com?Route=%3Csip:x%3E&Route=%3Csip:y%3E', 'sip:a@b.com?Route=%3Csip:x%3E&Route=%3Csip:x%3E', false],
   ];
   for (const [a, b, expected] of cases) assert.deepEqual(eq(a, b), [expected, expected], `${a} vs ${b}`);
 });
