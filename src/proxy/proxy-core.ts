@@ -67,6 +67,18 @@ export class ProxyRequest {
     return response;
   }
 
+  /**
+   * Forwards statelessly (§16.11): one copy to the target (or the Request-URI), no response
+   * context; the server transaction is ended so that retransmissions are forwarded the same way,
+   * with the same branch. Responses come back as stray responses and are relayed statelessly.
+   */
+  forwardStateless(target?: Target): void {
+    if (this.handled) throw new Error('the request was already answered or forwarded');
+    this.replied = true;
+    this.transaction.terminate();
+    this.core.relayStateless(this.request, target);
+  }
+
   /** Forwards statefully to the targets (§16.6): parallel within a q value, serially across q values. */
   forward(targets: Target[], options: ForwardOptions = {}): ResponseContext {
     if (this.context !== null) throw new Error('the request was already forwarded');
@@ -243,21 +255,38 @@ export class ProxyCore {
   private relayAck(ack: SipRequest, _flow: Flow): void {
     preprocessRoute(ack, this.identity);
     if (!ack.has('route') && this.identity.isLocalUri(ack.uri)) return; // an ACK for us
-    const nextHop = ack.routes[0]?.uri ?? ack.uri;
-    const maxForwards = ack.maxForwards;
-    if (maxForwards === 0) return;
-    ack.setMaxForwards(maxForwards === undefined ? 70 : maxForwards - 1);
-    // the same ACK retransmitted must get the same branch (§16.11)
-    const branch = proxyBranch(loopHash(ack), ack.via.branch ?? '');
-    const send = (destination: Destination) => this.transactions.transport.sendRequest(ack, destination, branch);
-    const numeric = resolveNumericUri(nextHop);
-    if (numeric !== undefined) send(numeric);
-    else resolveUri(nextHop).then(send, () => undefined);
+    this.relayStateless(ack);
   }
 
-  /** A response without a client transaction (e.g. a retransmitted 2xx): forwarded statelessly (§16.11). */
+  /**
+   * Stateless relay of a request (§16.11): new Request-URI and Path from the target if given,
+   * Max-Forwards decremented, and a branch computed from the request and its incoming branch so
+   * that a retransmission leaves with the same branch.
+   */
+  relayStateless(request: SipRequest, target?: Target): void {
+    if (target !== undefined) {
+      request.setUri(target.uri);
+      if (target.path !== undefined) for (let i = target.path.length - 1; i >= 0; i--) request.add('Route', target.path[i], true);
+    }
+    const maxForwards = request.maxForwards;
+    if (maxForwards === 0) return;
+    request.setMaxForwards(maxForwards === undefined ? 70 : maxForwards - 1);
+    const nextHop = request.routes[0]?.uri ?? request.uri;
+    const branch = proxyBranch(loopHash(request), request.via.branch ?? '');
+    const send = (destination: Destination) => this.transactions.transport.sendRequest(request, destination, branch);
+    const fixed = target?.destination ?? resolveNumericUri(nextHop);
+    if (fixed !== undefined) send(fixed);
+    else
+      resolveUri(nextHop).then(send, (err: Error) =>
+        this.logger.info({ err: err.message, callId: request.callId }, 'cannot relay statelessly'),
+      );
+  }
+
+  /**
+   * A response without a client transaction — a 2xx retransmitted after the transaction ended, or
+   * an answer to a statelessly forwarded request — is forwarded statelessly (§16.7 step 1, §16.11).
+   */
   private relayStrayResponse(response: SipResponse): void {
-    if (response.status < 200 || response.status >= 300 || response.cseq.method !== 'INVITE') return;
     response.popVia();
     if (!response.has('via')) return;
     this.transactions.transport.sendResponse(response, undefined);

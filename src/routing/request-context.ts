@@ -212,6 +212,14 @@ export class RequestContext {
       hooks: { onResponse: hooks.onReply ? (r) => hooks.onReply?.(r) : undefined, onFailure: hooks.onFailure },
     });
   }
+
+  /**
+   * Forwards statelessly (Kamailio forward()): one copy to the target or the Request-URI, no
+   * transaction state kept; responses are relayed back statelessly (RFC 3261 §16.11).
+   */
+  forwardStateless(target?: Target | string): void {
+    this.proxied.forwardStateless(typeof target === 'string' ? { uri: parseUri(target) } : target);
+  }
 }
 
 /** The response a script sees in onReply. */

@@ -27,4 +27,9 @@ export interface ServerTransactionHandle {
   readonly finalStatus: number;
   readonly terminated: boolean;
   respond(response: SipResponse): void;
+  /**
+   * Ends the transaction without a response, for a TU that answers nothing here: a stateless
+   * proxy (RFC 3261 §16.11) lets retransmissions through as new requests.
+   */
+  terminate(): void;
 }

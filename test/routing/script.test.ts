@@ -35,6 +35,7 @@ describe('routing scripts', { timeout: 30_000 }, () => {
       const user = ctx.request.uri.kind === 'sip' ? ctx.request.uri.user : null;
       if (user === 'boom') throw new Error('script failure on purpose');
       if (user === 'silent') return;
+      if (user === 'stateless') { ctx.forwardStateless(ctx.request.get('x-target')); return; }
       ctx.reply(299, { reason: 'Version One' });`);
     server = await startServer({ listen: [{ protocol: 'udp', host: '127.0.0.1', port: 0 }], store: new MemoryStore(), script: scriptFile, logLevel: 'silent' });
     port = server.listeners[0].port;
@@ -61,6 +62,27 @@ describe('routing scripts', { timeout: 30_000 }, () => {
     const r = await options('silent');
     assert.equal(r.status, 500);
     assert.equal(r.reason, 'Not Routed');
+  });
+
+  test('forwardStateless relays the request and its response without transaction state (RFC 3261 §16.11)', async () => {
+    const callee = await UserAgent.create({ listen: [{ protocol: 'udp', host: '127.0.0.1', port: 0 }] });
+    const seen: Array<{ vias: number; branch: string | undefined; maxForwards: number | undefined }> = [];
+    callee.onRequest = (incoming) => {
+      seen.push({ vias: incoming.request.vias.length, branch: incoming.request.via.branch, maxForwards: incoming.request.maxForwards });
+      incoming.respond(200);
+    };
+    try {
+      const target = `sip:callee@127.0.0.1:${callee.transport.listeners()[0].port}`;
+      const r = await ua.request({ method: 'OPTIONS', uri: `sip:stateless@127.0.0.1:${port}`, headers: [['X-Target', target]] });
+      assert.equal(r.status, 200);
+      assert.equal(r.vias.length, 1, 'the proxy removed its own Via from the response');
+      assert.equal(seen.length, 1);
+      assert.equal(seen[0].vias, 2, 'the proxy added its Via');
+      assert.equal(seen[0].maxForwards, 69);
+      assert.ok(seen[0].branch?.startsWith('z9hG4bK'), 'an RFC 3261 branch');
+    } finally {
+      await callee.close();
+    }
   });
 
   test('reloadScript() takes effect for new requests', async () => {
