@@ -1,6 +1,6 @@
 import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
-import type { Uri } from '../sip/index.ts';
+import { classifyHost, type Uri } from '../sip/index.ts';
 import type { Destination, TransportProtocol } from '../transport/index.ts';
 
 /**
@@ -21,7 +21,7 @@ export async function resolveUri(uri: Uri): Promise<Destination> {
 export function resolveNumericUri(uri: Uri): Destination | undefined {
   if (uri.kind !== 'sip') return undefined;
   const host = uri.params.get('maddr') ?? uri.host;
-  if (isIP(host) === 0) return undefined;
+  if (classifyHost(host) === 'name') return undefined;
   const protocol = (uri.transport ?? 'udp') as TransportProtocol;
   if (protocol !== 'udp' && protocol !== 'tcp') return undefined;
   return { protocol, address: host, port: uri.port ?? 5060 };

@@ -45,6 +45,19 @@ export class LocalIdentity {
     return this.isLocalHost(host, port);
   }
 
+  private readonly recordRoutes = new Map<string, string>();
+
+  /**
+   * Our Record-Route value for a transport and address family, `<sip:host:port;transport=...;lr>`
+   * (§16.6 step 4); built once per pair, since every forwarded request needs one.
+   */
+  recordRoute(protocol: TransportProtocol, family: 4 | 6): string {
+    const key = protocol + family;
+    let value = this.recordRoutes.get(key);
+    if (value === undefined) this.recordRoutes.set(key, (value = `<${this.recordRouteUri(protocol, family)}>`));
+    return value;
+  }
+
   /** Our Record-Route URI for a transport and address family: sip:host:port;transport=...;lr (§16.6 step 4). */
   recordRouteUri(protocol: TransportProtocol, family: 4 | 6): SipUri {
     const l =

@@ -1,9 +1,8 @@
-import { isIP } from 'node:net';
 import { randomToken, type Logger, silentLogger } from '../shared/index.ts';
 import { resolveNumericUri, resolveUri } from '../dns/index.ts';
 import { createResponse, NameAddress, type ResponseOptions, type SipRequest, type SipResponse } from '../sip/index.ts';
 import type { ServerTransactionHandle, TransactionLayer, TransactionUser } from '../transaction/index.ts';
-import type { Destination, Flow } from '../transport/index.ts';
+import { addressFamily, type Destination, type Flow } from '../transport/index.ts';
 import type { LocalIdentity } from './local-identity.ts';
 import { isLooped, loopHash, proxyBranch } from './loop-detection.ts';
 import { validateProxyRequest } from './request-validation.ts';
@@ -64,6 +63,20 @@ export class ProxyRequest {
     const response = createResponse(this.request, status, options);
     if (status >= 200) this.replied = true;
     this.transaction.respond(response);
+    return response;
+  }
+
+  /**
+   * A final response without keeping transaction state (Kamailio sl_send_reply): sent along the
+   * request's flow, and the server transaction is ended, so a retransmission of the request is
+   * processed (and answered) again instead of being absorbed.
+   */
+  replyStateless(status: number, options: ResponseOptions = {}): SipResponse {
+    if (status < 200) throw new Error('a stateless reply is a final response');
+    const response = createResponse(this.request, status, options);
+    this.replied = true;
+    this.transaction.terminate();
+    this.core.transactions.transport.sendResponse(response, this.transaction.flow);
     return response;
   }
 
@@ -227,13 +240,13 @@ export class ProxyCore {
     const destination = target.destination ?? resolveNumericUri(nextHopUri) ?? (await resolveUri(nextHopUri));
     if (options.recordRoute && request.method !== 'REGISTER') {
       const inbound = proxied.flow;
-      const inFamily: 4 | 6 = isIP(inbound.address) === 6 ? 6 : 4;
-      const outFamily: 4 | 6 = isIP(destination.address) === 6 ? 6 : 4;
-      const inUri = this.identity.recordRouteUri(inbound.protocol, inFamily);
-      const outUri = this.identity.recordRouteUri(destination.protocol, outFamily);
+      const inFamily = addressFamily(inbound.address);
+      const outFamily = addressFamily(destination.address);
+      const inUri = this.identity.recordRoute(inbound.protocol, inFamily);
+      const outUri = this.identity.recordRoute(destination.protocol, outFamily);
       // double Record-Route when the request changes transport or address family (RFC 5658)
-      if (inUri.toString() !== outUri.toString()) request.prependRecordRoute(`<${inUri}>`);
-      request.prependRecordRoute(`<${outUri}>`);
+      if (inUri !== outUri) request.prependRecordRoute(inUri);
+      request.prependRecordRoute(outUri);
     }
     return { request, destination };
   }

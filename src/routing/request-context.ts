@@ -102,6 +102,14 @@ export class RequestContext {
     return this.proxied.reply(status, options);
   }
 
+  /**
+   * A final response without transaction state (Kamailio sl_send_reply): cheaper for requests
+   * answered at once (OPTIONS keep-alives, rejections); a retransmission is answered again.
+   */
+  replyStateless(status: number, options: ResponseOptions = {}): SipResponse {
+    return this.proxied.replyStateless(status, options);
+  }
+
   /** Ends processing without an answer (the request is silently discarded). */
   drop(): void {
     this.dropped = true;

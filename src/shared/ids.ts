@@ -21,6 +21,18 @@ export function randomToken(length: number): string {
   return out;
 }
 
+/** Random bytes copied from the pool (no system call per use); for nonces and salts, not keys. */
+export function pooledRandomBytes(length: number): Buffer {
+  if (length > POOL_SIZE) return randomFillSync(Buffer.allocUnsafe(length));
+  if (poolOffset + length > POOL_SIZE) {
+    randomFillSync(pool);
+    poolOffset = 0;
+  }
+  const out = Buffer.from(pool.subarray(poolOffset, poolOffset + length));
+  poolOffset += length;
+  return out;
+}
+
 export const BRANCH_MAGIC_COOKIE = 'z9hG4bK';
 
 export function newBranch(): string {

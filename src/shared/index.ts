@@ -1,6 +1,6 @@
 export { ErrorCode, SiplineError } from './errors.ts';
 export { systemClock, ManualClock, type Clock } from './clock.ts';
 export { TimerWheel, Timer, type TimerTarget, type TimerWheelOptions } from './timer-wheel.ts';
-export { randomToken, newBranch, newTag, newCallId, BRANCH_MAGIC_COOKIE } from './ids.ts';
+export { randomToken, pooledRandomBytes, newBranch, newTag, newCallId, BRANCH_MAGIC_COOKIE } from './ids.ts';
 export { Counters } from './metrics.ts';
 export { createLogger, silentLogger, type Logger, type LogLevel, type LogFormat, type LoggerOptions } from './logger.ts';

@@ -25,7 +25,9 @@ export function validateMessage(message: AnyMessage): void {
     if (message.countFields(key) > 1) reject(message, 'duplicate-header', `more than one ${key} header`);
   }
   try {
-    void message.vias;
+    // a response is matched by its top Via alone; the Vias below belong to the hops upstream
+    if (message.isRequest) void message.vias;
+    else void message.via;
     void message.from;
     void message.to;
     void message.callId;

@@ -11,7 +11,7 @@ export interface TransactionContext {
   /** Removes a transaction from the matching tables. */
   forget(key: string, server: boolean): void;
   /** A server transaction ended without the ACK or response it waited for. */
-  serverFailed(kind: 'timeout' | 'transport', request: SipRequest, flow: Flow): void;
+  serverFailed(kind: 'timeout' | 'transport', request: SipRequest | undefined, flow: Flow): void;
 }
 
 /**

@@ -1,6 +1,6 @@
 import type { Timer, TimerTarget } from '../shared/index.ts';
 import type { SipRequest, SipResponse } from '../sip/index.ts';
-import { isReliable, type Flow } from '../transport/index.ts';
+import { isReliable, type Destination, type Flow } from '../transport/index.ts';
 import type { ServerTransactionHandle, TransactionContext } from './context.ts';
 import { TimerKind } from './timers.ts';
 
@@ -13,13 +13,29 @@ export class ServerNonInviteTransaction implements ServerTransactionHandle, Time
   finalStatus = 0;
   private lastResponse: SipResponse | null = null;
   private timerJ: Timer | null = null;
+  /**
+   * In Completed only the final response's bytes and where they go are kept: the request and
+   * response objects (with their parsed headers) are released, so the 64*T1 that the transaction
+   * lingers to absorb retransmissions costs a few hundred bytes instead of kilobytes.
+   */
+  private finalBytes: Buffer | null = null;
+  private finalRoute: Flow | Destination | undefined;
+  private held: SipRequest | null;
 
   constructor(
     private readonly ctx: TransactionContext,
     readonly key: string,
-    readonly request: SipRequest,
+    request: SipRequest,
     readonly flow: Flow,
-  ) {}
+  ) {
+    this.held = request;
+  }
+
+  /** The request, while the TU works on it; released once the final response is sent. */
+  get request(): SipRequest {
+    if (this.held === null) throw new Error('the request of a completed transaction has been released');
+    return this.held;
+  }
 
   get terminated(): boolean {
     return this.state === 'terminated';
@@ -27,7 +43,9 @@ export class ServerNonInviteTransaction implements ServerTransactionHandle, Time
 
   /** A retransmission of the request (§17.2.2): absorbed in Trying, answered with the last response otherwise. */
   receiveRequest(): void {
-    if (this.lastResponse !== null && (this.state === 'proceeding' || this.state === 'completed')) this.send(this.lastResponse);
+    if (this.state === 'completed' && this.finalBytes !== null && this.finalRoute !== undefined) {
+      this.ctx.transport.sendBytes(this.finalBytes, this.finalRoute, () => this.transportError());
+    } else if (this.state === 'proceeding' && this.lastResponse !== null) this.send(this.lastResponse);
   }
 
   respond(response: SipResponse): void {
@@ -40,9 +58,12 @@ export class ServerNonInviteTransaction implements ServerTransactionHandle, Time
     }
     this.finalStatus = response.status;
     this.state = 'completed';
-    this.send(response);
+    this.finalRoute = this.send(response);
     // a failed send has already terminated the transaction (§17.2.4): arm no Timer J
     if (this.terminated) return;
+    this.finalBytes = response.toBuffer();
+    this.lastResponse = null;
+    this.held = null;
     // Timer J: 64*T1 for unreliable transports, zero for reliable ones
     if (isReliable(this.flow.protocol)) this.terminate();
     else this.timerJ = this.ctx.wheel.schedule(64 * this.ctx.timers.T1, this, TimerKind.J);
@@ -59,13 +80,13 @@ export class ServerNonInviteTransaction implements ServerTransactionHandle, Time
     this.ctx.forget(this.key, true);
   }
 
-  private send(response: SipResponse): void {
-    this.ctx.transport.sendResponse(response, this.flow, () => this.transportError());
+  private send(response: SipResponse): Flow | Destination | undefined {
+    return this.ctx.transport.sendResponse(response, this.flow, () => this.transportError());
   }
 
   private transportError(): void {
     if (this.state === 'terminated') return;
     this.terminate();
-    this.ctx.serverFailed('transport', this.request, this.flow);
+    this.ctx.serverFailed('transport', this.held ?? undefined, this.flow);
   }
 }

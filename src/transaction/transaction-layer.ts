@@ -18,8 +18,11 @@ export interface TransactionUser {
   onAck?(ack: SipRequest, flow: Flow): void;
   /** A response that matched no client transaction (e.g. a 2xx retransmitted after it ended, §17.1.1.2). */
   onStrayResponse?(response: SipResponse, flow: Flow): void;
-  /** A server transaction ended without its ACK (Timer H) or could not send (§17.2.1, §17.2.4). */
-  onServerFailure?(kind: 'timeout' | 'transport', request: SipRequest, flow: Flow): void;
+  /**
+   * A server transaction ended without its ACK (Timer H) or could not send (§17.2.1, §17.2.4);
+   * the request is undefined when a completed non-INVITE transaction had released it.
+   */
+  onServerFailure?(kind: 'timeout' | 'transport', request: SipRequest | undefined, flow: Flow): void;
 }
 
 export interface TransactionLayerOptions {
@@ -154,7 +157,7 @@ export class TransactionLayer implements TransactionContext {
     else this.client.delete(key);
   }
 
-  serverFailed(kind: 'timeout' | 'transport', request: SipRequest, flow: Flow): void {
+  serverFailed(kind: 'timeout' | 'transport', request: SipRequest | undefined, flow: Flow): void {
     this.counters.increment(`transaction.server_${kind}`);
     this.user.onServerFailure?.(kind, request, flow);
   }

@@ -19,6 +19,11 @@ export interface Flow extends Destination {
   readonly connection?: StreamConnection;
 }
 
+/** Family of an IP literal, without the regular expressions of net.isIP (this runs per message). */
+export function addressFamily(address: string): 4 | 6 {
+  return address.indexOf(':') >= 0 ? 6 : 4;
+}
+
 export function isReliable(protocol: TransportProtocol): boolean {
   return protocol !== 'udp';
 }

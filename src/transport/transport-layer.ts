@@ -15,7 +15,7 @@ import {
   type SipResponse,
 } from '../sip/index.ts';
 import { ConnectionTable } from './connection-table.ts';
-import { destinationKey, type Destination, type Flow, type TransportProtocol } from './flow.ts';
+import { addressFamily, destinationKey, type Destination, type Flow, type TransportProtocol } from './flow.ts';
 import { responseDestination } from './response-routing.ts';
 import { normalizeAddress, StreamConnection, type StreamLimits } from './stream-connection.ts';
 import { TcpListener } from './tcp-listener.ts';
@@ -93,7 +93,8 @@ export class TransportLayer {
     for (const spec of this.options.listen) {
       if (spec.protocol === 'udp') {
         const l = new UdpListener(
-          { host: spec.host, port: spec.port, receiveBufferSize: this.options.udpReceiveBufferSize },
+          // 256 KB (the kernel reports twice that), as Kamailio asks for: absorbs bursts of a few ms
+          { host: spec.host, port: spec.port, receiveBufferSize: this.options.udpReceiveBufferSize ?? 262_144 },
           (data, flow) => this.receiveDatagram(data, flow),
           onError,
         );
@@ -150,7 +151,7 @@ export class TransportLayer {
    * flow actually used so the transaction knows whether to retransmit.
    */
   sendRequest(request: SipRequest, target: Destination, branch: string, onError?: SendErrorHandler): Flow {
-    const family = net.isIPv6(target.address) ? 6 : 4;
+    const family = addressFamily(target.address);
     let protocol = target.protocol;
     let bytes = this.withVia(request, protocol, family, branch);
     if (protocol === 'udp' && bytes.length > this.sizeThreshold && this.pickListener('tcp', family) !== undefined) {
@@ -165,7 +166,7 @@ export class TransportLayer {
   sendBytes(bytes: Buffer, destination: Destination | Flow, onError?: SendErrorHandler): Flow {
     if (destination.protocol === 'udp') {
       const flow = destination as Flow;
-      const listener = flow.udp ?? this.pickListener('udp', net.isIPv6(destination.address) ? 6 : 4);
+      const listener = flow.udp ?? this.pickListener('udp', addressFamily(destination.address));
       if (listener === undefined) {
         onError?.(new Error(`no UDP listener for ${destination.address}`));
         return { protocol: 'udp', address: destination.address, port: destination.port };
@@ -182,24 +183,28 @@ export class TransportLayer {
   }
 
   /** Sends a response along the flow of its request, or where RFC 3261 §18.2.2 says when that flow is gone. */
-  sendResponse(response: SipResponse, flow: Flow | undefined, onError?: SendErrorHandler): void {
-    const bytes = response.toBuffer();
-    if (flow?.connection !== undefined && flow.connection.isOpen) {
-      flow.connection.send(bytes);
-      return;
-    }
-    let destination: Destination;
+  sendResponse(response: SipResponse, flow: Flow | undefined, onError?: SendErrorHandler): Flow | Destination | undefined {
+    let route: Flow | Destination;
     try {
-      destination = responseDestination(response.via);
+      route = this.routeResponse(response, flow);
     } catch (err) {
       onError?.(err as Error);
-      return;
+      return undefined;
     }
-    if (flow?.protocol === 'udp' && destination.protocol === 'udp') {
-      this.sendBytes(bytes, { ...destination, udp: flow.udp }, onError);
-      return;
-    }
-    this.sendBytes(bytes, destination, onError);
+    this.sendBytes(response.toBuffer(), route, onError);
+    return route;
+  }
+
+  /**
+   * Where a response goes (RFC 3261 §18.2.2): the request's connection while it is open, else
+   * the address from the top Via (received/rport), from the UDP socket the request came in on.
+   * Throws when the Via cannot be read.
+   */
+  routeResponse(response: SipResponse, flow: Flow | undefined): Flow | Destination {
+    if (flow?.connection !== undefined && flow.connection.isOpen) return flow;
+    const destination = responseDestination(response.via);
+    if (flow?.protocol === 'udp' && destination.protocol === 'udp') return { ...destination, udp: flow.udp };
+    return destination;
   }
 
   // ---- inbound --------------------------------------------------------------------------
@@ -298,7 +303,7 @@ export class TransportLayer {
   }
 
   private connect(destination: Destination, onError?: SendErrorHandler): StreamConnection {
-    const family = net.isIPv6(destination.address) ? 6 : 4;
+    const family = addressFamily(destination.address);
     const listener = this.pickListener('tcp', family);
     const localAddress = listener !== undefined && !WILDCARDS.has(listener.host) ? listener.host : undefined;
     const socket = net.connect({ host: destination.address, port: destination.port, localAddress });

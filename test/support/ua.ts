@@ -33,7 +33,7 @@ export function tapResponses(ua: UserAgent): SipResponse[] {
   const original = transport.sendResponse.bind(transport);
   transport.sendResponse = (response, flow, onError) => {
     sent.push(response);
-    original(response, flow, onError);
+    return original(response, flow, onError);
   };
   return sent;
 }

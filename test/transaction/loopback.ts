@@ -69,8 +69,8 @@ export class LoopbackTransport {
     return this.push('sendBytes', bytes, destination, onError);
   }
 
-  sendResponse(response: SipResponse, flow: Flow | undefined, onError?: SendErrorHandler): void {
-    this.push('sendResponse', response.toBuffer(), flow, onError);
+  sendResponse(response: SipResponse, flow: Flow | undefined, onError?: SendErrorHandler): Flow {
+    return this.push('sendResponse', response.toBuffer(), flow, onError);
   }
 
   private push(via: SentRecord['via'], bytes: Buffer, destination: Destination | undefined, onError?: SendErrorHandler): Flow {

@@ -43,15 +43,18 @@ test('§17.2.2 a retransmission in Proceeding is answered with the last provisio
 test('§17.2.2 a retransmission in Completed is answered with the final response; later responses from the TU are ignored', () => {
   const h = new Harness();
   const tx = receive(h);
-  tx.respond(createResponse(tx.request, 200, { toTag: 's-1' }));
+  // the TU keeps the request it was given: the transaction releases it once Completed
+  const request = tx.request;
+  tx.respond(createResponse(request, 200, { toTag: 's-1' }));
   assert.equal(tx.finalStatus, 200);
+  assert.throws(() => tx.request, /released/);
   h.runTo(10_000);
   h.deliver(OPTIONS);
   h.deliver(OPTIONS);
   assert.deepEqual(statuses(h), [200, 200, 200]);
   assert.deepEqual(h.transport.sent[1].bytes, h.transport.sent[0].bytes);
-  tx.respond(createResponse(tx.request, 500, { toTag: 's-1' }));
-  tx.respond(createResponse(tx.request, 180, { toTag: 's-1' }));
+  tx.respond(createResponse(request, 500, { toTag: 's-1' }));
+  tx.respond(createResponse(request, 180, { toTag: 's-1' }));
   assert.deepEqual(statuses(h), [200, 200, 200]);
   assert.equal(tx.finalStatus, 200);
   assert.equal(h.user.requests.length, 1);
