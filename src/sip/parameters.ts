@@ -1,21 +1,20 @@
 /**
  * An ordered parameter list (`;name=value;flag`), as carried by URIs and by header values.
  * Names compare case-insensitively (RFC 3261 §7.3.1); values are kept as written. Lists are
- * short, so lookups scan an array instead of building a map per message.
+ * short, so they live in one flat array [name, value, name, value, ...] that lookups scan:
+ * one allocation per list, which matters since every parsed Via, URI and address has one.
  */
 export class Parameters {
-  private readonly names: string[] = [];
-  private readonly keys: string[] = [];
-  private readonly values: Array<string | null> = [];
+  private readonly items: Array<string | null> = [];
 
   get size(): number {
-    return this.names.length;
+    return this.items.length >> 1;
   }
 
   /** The value, null for a parameter without a value, undefined when absent. */
   get(name: string): string | null | undefined {
     const i = this.indexOf(name);
-    return i < 0 ? undefined : this.values[i];
+    return i < 0 ? undefined : this.items[i + 1];
   }
 
   has(name: string): boolean {
@@ -24,47 +23,45 @@ export class Parameters {
 
   set(name: string, value: string | null = null): this {
     const i = this.indexOf(name);
-    if (i >= 0) this.values[i] = value;
-    else {
-      this.names.push(name);
-      this.keys.push(name.toLowerCase());
-      this.values.push(value);
-    }
+    if (i >= 0) this.items[i + 1] = value;
+    else this.items.push(name, value);
     return this;
   }
 
   delete(name: string): boolean {
     const i = this.indexOf(name);
     if (i < 0) return false;
-    this.names.splice(i, 1);
-    this.keys.splice(i, 1);
-    this.values.splice(i, 1);
+    this.items.splice(i, 2);
     return true;
   }
 
   *entries(): IterableIterator<[string, string | null]> {
-    for (let i = 0; i < this.names.length; i++) yield [this.names[i], this.values[i]];
+    for (let i = 0; i < this.items.length; i += 2) yield [this.items[i] as string, this.items[i + 1]];
   }
 
   clone(): Parameters {
     const copy = new Parameters();
-    for (let i = 0; i < this.names.length; i++) copy.set(this.names[i], this.values[i]);
+    for (let i = 0; i < this.items.length; i++) copy.items.push(this.items[i]);
     return copy;
   }
 
   toString(): string {
     let out = '';
-    for (let i = 0; i < this.names.length; i++) {
-      out += ';' + this.names[i];
-      const v = this.values[i];
+    for (let i = 0; i < this.items.length; i += 2) {
+      out += ';' + (this.items[i] as string);
+      const v = this.items[i + 1];
       if (v !== null) out += '=' + v;
     }
     return out;
   }
 
   private indexOf(name: string): number {
-    const key = name.toLowerCase();
-    for (let i = 0; i < this.keys.length; i++) if (this.keys[i] === key) return i;
+    const items = this.items;
+    for (let i = 0; i < items.length; i += 2) {
+      const n = items[i] as string;
+      // exact match first: names are nearly always written in their usual case
+      if (n === name || (n.length === name.length && n.toLowerCase() === name.toLowerCase())) return i;
+    }
     return -1;
   }
 }
