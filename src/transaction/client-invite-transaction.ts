@@ -1,7 +1,7 @@
-import type { Timer, TimerTarget } from '../shared/index.ts';
-import { createResponse, HeaderField, SipRequest, type SipResponse } from '../sip/index.ts';
-import { isReliable, type Destination, type Flow } from '../transport/index.ts';
-import type { ClientTransactionHandle, ClientTransactionHandler } from './client-transaction.ts';
+import { HeaderField, SipRequest, type SipResponse } from '../sip/index.ts';
+import { isReliable, type Destination } from '../transport/index.ts';
+import { ClientTransactionBase } from './client-transaction-base.ts';
+import type { ClientTransactionHandler } from './client-transaction.ts';
 import type { TransactionContext } from './context.ts';
 import { TimerKind } from './timers.ts';
 
@@ -12,40 +12,23 @@ export type ClientInviteState = 'calling' | 'proceeding' | 'accepted' | 'complet
  * Accepted, where further 2xx (retransmissions, other forks) still reach the TU until Timer M;
  * a 3xx-6xx is acknowledged here (§17.1.1.3) and its retransmissions are absorbed until Timer D.
  */
-export class ClientInviteTransaction implements ClientTransactionHandle, TimerTarget {
+export class ClientInviteTransaction extends ClientTransactionBase {
   readonly isInvite = true;
   state: ClientInviteState = 'calling';
-  flow: Flow | undefined;
-  failed: 'timeout' | 'transport' | null = null;
-  private bytes: Buffer | null = null;
   private ackBytes: Buffer | null = null;
-  private timerA: Timer | null = null;
-  private timerB: Timer | null = null;
-  private timerD: Timer | null = null;
-  private timerM: Timer | null = null;
   private intervalA: number;
 
-  constructor(
-    private readonly ctx: TransactionContext,
-    readonly key: string,
-    readonly request: SipRequest,
-    readonly branch: string,
-    readonly destination: Destination,
-    private readonly handler: ClientTransactionHandler,
-  ) {
+  constructor(ctx: TransactionContext, key: string, request: SipRequest, branch: string, destination: Destination, handler: ClientTransactionHandler) {
+    super(ctx, key, request, branch, destination, handler);
     this.intervalA = ctx.timers.T1;
-  }
-
-  get terminated(): boolean {
-    return this.state === 'terminated';
   }
 
   start(): void {
     this.flow = this.ctx.transport.sendRequest(this.request, this.destination, this.branch, () => this.transportError());
     this.bytes = this.request.toBuffer();
     if (this.state === 'terminated') return;
-    if (!isReliable(this.flow.protocol)) this.timerA = this.ctx.wheel.schedule(this.intervalA, this, TimerKind.A);
-    this.timerB = this.ctx.wheel.schedule(64 * this.ctx.timers.T1, this, TimerKind.B);
+    if (!isReliable(this.flow.protocol)) this.timers.arm(TimerKind.A, this.intervalA);
+    this.timers.arm(TimerKind.B, 64 * this.ctx.timers.T1);
   }
 
   receiveResponse(response: SipResponse): void {
@@ -53,20 +36,18 @@ export class ClientInviteTransaction implements ClientTransactionHandle, TimerTa
     switch (this.state) {
       case 'calling':
       case 'proceeding':
-        this.stopRetransmitting();
+        this.timers.disarm(TimerKind.A);
         if (status < 200) {
           this.state = 'proceeding';
           this.handler.onResponse(response, this);
         } else if (status < 300) {
           this.state = 'accepted';
-          this.ctx.wheel.cancel(this.timerB);
-          this.timerB = null;
-          this.timerM = this.ctx.wheel.schedule(64 * this.ctx.timers.T1, this, TimerKind.M);
+          this.timers.disarm(TimerKind.B);
+          this.timers.arm(TimerKind.M, 64 * this.ctx.timers.T1);
           this.handler.onResponse(response, this);
         } else {
           this.state = 'completed';
-          this.ctx.wheel.cancel(this.timerB);
-          this.timerB = null;
+          this.timers.disarm(TimerKind.B);
           this.sendAck(response);
           try {
             this.handler.onResponse(response, this);
@@ -74,7 +55,7 @@ export class ClientInviteTransaction implements ClientTransactionHandle, TimerTa
             // even if the handler throws (the layer logs it), or the transaction would never end
             // Timer D: at least 32 s for unreliable transports, zero for reliable ones
             if (this.flow !== undefined && isReliable(this.flow.protocol)) this.terminate();
-            else if (this.state === 'completed') this.timerD = this.ctx.wheel.schedule(Math.max(32_000, 64 * this.ctx.timers.T1), this, TimerKind.D);
+            else if (this.state === 'completed') this.timers.arm(TimerKind.D, Math.max(32_000, 64 * this.ctx.timers.T1));
           }
         }
         break;
@@ -92,12 +73,11 @@ export class ClientInviteTransaction implements ClientTransactionHandle, TimerTa
     switch (kind) {
       case TimerKind.A:
         if (this.state !== 'calling') return;
-        if (this.bytes !== null && this.flow !== undefined) this.ctx.transport.sendBytes(this.bytes, this.flow);
+        this.retransmit();
         this.intervalA *= 2;
-        this.timerA = this.ctx.wheel.schedule(this.intervalA, this, TimerKind.A);
+        this.timers.arm(TimerKind.A, this.intervalA);
         break;
       case TimerKind.B:
-        this.timerB = null;
         if (this.state !== 'calling') return;
         this.fail('timeout', 408);
         break;
@@ -106,22 +86,6 @@ export class ClientInviteTransaction implements ClientTransactionHandle, TimerTa
         this.terminate();
         break;
     }
-  }
-
-  terminate(): void {
-    if (this.state === 'terminated') return;
-    this.state = 'terminated';
-    const wheel = this.ctx.wheel;
-    wheel.cancel(this.timerA);
-    wheel.cancel(this.timerB);
-    wheel.cancel(this.timerD);
-    wheel.cancel(this.timerM);
-    this.ctx.forget(this.key, false);
-  }
-
-  private stopRetransmitting(): void {
-    this.ctx.wheel.cancel(this.timerA);
-    this.timerA = null;
   }
 
   /**
@@ -155,11 +119,5 @@ export class ClientInviteTransaction implements ClientTransactionHandle, TimerTa
 
   private transportError(): void {
     if (this.state === 'calling' || this.state === 'proceeding') this.fail('transport', 503);
-  }
-
-  private fail(kind: 'timeout' | 'transport', status: number): void {
-    this.failed = kind;
-    this.terminate();
-    this.handler.onResponse(createResponse(this.request, status), this);
   }
 }

@@ -1,37 +1,21 @@
-import type { Timer, TimerTarget } from '../shared/index.ts';
-import { createResponse, type SipRequest, type SipResponse } from '../sip/index.ts';
-import { isReliable, type Destination, type Flow } from '../transport/index.ts';
-import type { ClientTransactionHandle, ClientTransactionHandler } from './client-transaction.ts';
+import type { SipRequest, SipResponse } from '../sip/index.ts';
+import { isReliable, type Destination } from '../transport/index.ts';
+import { ClientTransactionBase } from './client-transaction-base.ts';
+import type { ClientTransactionHandler } from './client-transaction.ts';
 import type { TransactionContext } from './context.ts';
 import { TimerKind } from './timers.ts';
 
 export type ClientNonInviteState = 'trying' | 'proceeding' | 'completed' | 'terminated';
 
 /** The non-INVITE client transaction of RFC 3261 §17.1.2 (Figure 6). */
-export class ClientNonInviteTransaction implements ClientTransactionHandle, TimerTarget {
+export class ClientNonInviteTransaction extends ClientTransactionBase {
   readonly isInvite = false;
   state: ClientNonInviteState = 'trying';
-  flow: Flow | undefined;
-  failed: 'timeout' | 'transport' | null = null;
-  private bytes: Buffer | null = null;
-  private timerE: Timer | null = null;
-  private timerF: Timer | null = null;
-  private timerK: Timer | null = null;
   private intervalE: number;
 
-  constructor(
-    private readonly ctx: TransactionContext,
-    readonly key: string,
-    readonly request: SipRequest,
-    readonly branch: string,
-    readonly destination: Destination,
-    private readonly handler: ClientTransactionHandler,
-  ) {
+  constructor(ctx: TransactionContext, key: string, request: SipRequest, branch: string, destination: Destination, handler: ClientTransactionHandler) {
+    super(ctx, key, request, branch, destination, handler);
     this.intervalE = ctx.timers.T1;
-  }
-
-  get terminated(): boolean {
-    return this.state === 'terminated';
   }
 
   /** Sends the request; `viaPresent` when the request already carries its Via (CANCEL, §9.1). */
@@ -45,8 +29,8 @@ export class ClientNonInviteTransaction implements ClientTransactionHandle, Time
       this.bytes = this.request.toBuffer();
     }
     if (this.state === 'terminated') return;
-    if (!isReliable(this.flow.protocol)) this.timerE = this.ctx.wheel.schedule(this.intervalE, this, TimerKind.E);
-    this.timerF = this.ctx.wheel.schedule(64 * this.ctx.timers.T1, this, TimerKind.F);
+    if (!isReliable(this.flow.protocol)) this.timers.arm(TimerKind.E, this.intervalE);
+    this.timers.arm(TimerKind.F, 64 * this.ctx.timers.T1);
   }
 
   receiveResponse(response: SipResponse): void {
@@ -58,17 +42,15 @@ export class ClientNonInviteTransaction implements ClientTransactionHandle, Time
         return;
       }
       this.state = 'completed';
-      const wheel = this.ctx.wheel;
-      wheel.cancel(this.timerE);
-      wheel.cancel(this.timerF);
-      this.timerE = this.timerF = null;
+      this.timers.disarm(TimerKind.E);
+      this.timers.disarm(TimerKind.F);
       try {
         this.handler.onResponse(response, this);
       } finally {
         // even if the handler throws (the layer logs it), or the transaction would never end
         // Timer K: T4 for unreliable transports (to absorb retransmitted finals), zero otherwise
         if (this.flow !== undefined && isReliable(this.flow.protocol)) this.terminate();
-        else if (this.state === 'completed') this.timerK = wheel.schedule(this.ctx.timers.T4, this, TimerKind.K);
+        else if (this.state === 'completed') this.timers.arm(TimerKind.K, this.ctx.timers.T4);
       }
     }
     // Completed: retransmitted finals are absorbed.
@@ -78,13 +60,12 @@ export class ClientNonInviteTransaction implements ClientTransactionHandle, Time
     switch (kind) {
       case TimerKind.E:
         if (this.state !== 'trying' && this.state !== 'proceeding') return;
-        if (this.bytes !== null && this.flow !== undefined) this.ctx.transport.sendBytes(this.bytes, this.flow);
+        this.retransmit();
         // §17.1.2.2: doubling up to T2 in Trying; every T2 in Proceeding
         this.intervalE = this.state === 'trying' ? Math.min(2 * this.intervalE, this.ctx.timers.T2) : this.ctx.timers.T2;
-        this.timerE = this.ctx.wheel.schedule(this.intervalE, this, TimerKind.E);
+        this.timers.arm(TimerKind.E, this.intervalE);
         break;
       case TimerKind.F:
-        this.timerF = null;
         if (this.state !== 'trying' && this.state !== 'proceeding') return;
         this.fail('timeout', 408);
         break;
@@ -94,23 +75,7 @@ export class ClientNonInviteTransaction implements ClientTransactionHandle, Time
     }
   }
 
-  terminate(): void {
-    if (this.state === 'terminated') return;
-    this.state = 'terminated';
-    const wheel = this.ctx.wheel;
-    wheel.cancel(this.timerE);
-    wheel.cancel(this.timerF);
-    wheel.cancel(this.timerK);
-    this.ctx.forget(this.key, false);
-  }
-
   private transportError(): void {
     if (this.state === 'trying' || this.state === 'proceeding') this.fail('transport', 503);
-  }
-
-  private fail(kind: 'timeout' | 'transport', status: number): void {
-    this.failed = kind;
-    this.terminate();
-    this.handler.onResponse(createResponse(this.request, status), this);
   }
 }

@@ -1,7 +1,8 @@
-import type { Timer, TimerTarget } from '../shared/index.ts';
+import type { TimerTarget } from '../shared/index.ts';
 import { createResponse, type SipRequest, type SipResponse } from '../sip/index.ts';
 import { isReliable, type Flow } from '../transport/index.ts';
 import type { ServerTransactionHandle, TransactionContext } from './context.ts';
+import { TimerSet } from './timer-set.ts';
 import { TimerKind } from './timers.ts';
 
 export type ServerInviteState = 'proceeding' | 'completed' | 'confirmed' | 'accepted' | 'terminated';
@@ -18,11 +19,7 @@ export class ServerInviteTransaction implements ServerTransactionHandle, TimerTa
   /** To tag of the last response sent, for RFC 2543 ACK matching. */
   responseToTag: string | undefined;
   private lastResponse: SipResponse | null = null;
-  private timerTrying: Timer | null = null;
-  private timerG: Timer | null = null;
-  private timerH: Timer | null = null;
-  private timerI: Timer | null = null;
-  private timerL: Timer | null = null;
+  private readonly timers: TimerSet;
   private intervalG: number;
 
   constructor(
@@ -33,9 +30,10 @@ export class ServerInviteTransaction implements ServerTransactionHandle, TimerTa
     trying: 'immediate' | 'delayed' | 'off',
   ) {
     this.intervalG = ctx.timers.T1;
+    this.timers = new TimerSet(ctx.wheel, this);
     // §17.2.1: send 100 Trying unless the TU answers within 200 ms
     if (trying === 'immediate') this.respond(createResponse(request, 100));
-    else if (trying === 'delayed') this.timerTrying = ctx.wheel.schedule(200, this, TimerKind.Trying);
+    else if (trying === 'delayed') this.timers.arm(TimerKind.Trying, 200);
   }
 
   get terminated(): boolean {
@@ -52,11 +50,10 @@ export class ServerInviteTransaction implements ServerTransactionHandle, TimerTa
   receiveAck(): void {
     if (this.state !== 'completed') return;
     this.state = 'confirmed';
-    this.ctx.wheel.cancel(this.timerG);
-    this.ctx.wheel.cancel(this.timerH);
-    this.timerG = this.timerH = null;
+    this.timers.disarm(TimerKind.G);
+    this.timers.disarm(TimerKind.H);
     if (isReliable(this.flow.protocol)) this.terminate();
-    else this.timerI = this.ctx.wheel.schedule(this.ctx.timers.T4, this, TimerKind.I);
+    else this.timers.arm(TimerKind.I, this.ctx.timers.T4);
   }
 
   respond(response: SipResponse): void {
@@ -67,8 +64,7 @@ export class ServerInviteTransaction implements ServerTransactionHandle, TimerTa
       return;
     }
     if (this.state !== 'proceeding') return;
-    this.ctx.wheel.cancel(this.timerTrying);
-    this.timerTrying = null;
+    this.timers.disarm(TimerKind.Trying);
     this.lastResponse = response;
     this.responseToTag = status > 100 ? response.to.tag : undefined;
     this.send(response);
@@ -77,18 +73,17 @@ export class ServerInviteTransaction implements ServerTransactionHandle, TimerTa
     this.finalStatus = status;
     if (status < 300) {
       this.state = 'accepted';
-      this.timerL = this.ctx.wheel.schedule(64 * this.ctx.timers.T1, this, TimerKind.L);
+      this.timers.arm(TimerKind.L, 64 * this.ctx.timers.T1);
       return;
     }
     this.state = 'completed';
-    if (!isReliable(this.flow.protocol)) this.timerG = this.ctx.wheel.schedule(this.intervalG, this, TimerKind.G);
-    this.timerH = this.ctx.wheel.schedule(64 * this.ctx.timers.T1, this, TimerKind.H);
+    if (!isReliable(this.flow.protocol)) this.timers.arm(TimerKind.G, this.intervalG);
+    this.timers.arm(TimerKind.H, 64 * this.ctx.timers.T1);
   }
 
   onTimer(kind: number): void {
     switch (kind) {
       case TimerKind.Trying:
-        this.timerTrying = null;
         if (this.state === 'proceeding' && this.lastResponse === null) this.respond(createResponse(this.request, 100));
         break;
       case TimerKind.G:
@@ -96,11 +91,10 @@ export class ServerInviteTransaction implements ServerTransactionHandle, TimerTa
         this.send(this.lastResponse);
         if (this.terminated) return; // the retransmission failed (§17.2.4)
         this.intervalG = Math.min(2 * this.intervalG, this.ctx.timers.T2);
-        this.timerG = this.ctx.wheel.schedule(this.intervalG, this, TimerKind.G);
+        this.timers.arm(TimerKind.G, this.intervalG);
         break;
       case TimerKind.H:
         // no ACK came: the TU learns of it (§17.2.1)
-        this.timerH = null;
         if (this.state !== 'completed') return;
         this.terminate();
         this.ctx.serverFailed('timeout', this.request, this.flow);
@@ -115,12 +109,7 @@ export class ServerInviteTransaction implements ServerTransactionHandle, TimerTa
   terminate(): void {
     if (this.state === 'terminated') return;
     this.state = 'terminated';
-    const wheel = this.ctx.wheel;
-    wheel.cancel(this.timerTrying);
-    wheel.cancel(this.timerG);
-    wheel.cancel(this.timerH);
-    wheel.cancel(this.timerI);
-    wheel.cancel(this.timerL);
+    this.timers.cancelAll();
     this.ctx.forget(this.key, true);
   }
 
