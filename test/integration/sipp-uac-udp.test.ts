@@ -46,7 +46,9 @@ test('sipp UAC over UDP: every call completes against a UserAgent UAS', { timeou
 });
 
 test('sipp UAC over UDP with 10% loss: retransmissions are absorbed, the TU sees each INVITE once', { timeout: 60_000 }, async () => {
-  const callee = await startCallee([{ protocol: 'udp', host: '127.0.0.1', port: 0 }], { T1: 100 });
+  // T1 as sipp's (500 ms): a server transaction must outlive the peer's retransmissions (64*T1),
+  // or a late BYE copy after Timer J is, rightly, a new request (regression: a flaky count here)
+  const callee = await startCallee([{ protocol: 'udp', host: '127.0.0.1', port: 0 }], { T1: 500 });
   try {
     const calls = 60;
     const result = await runSipp({
