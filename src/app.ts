@@ -27,6 +27,8 @@ export interface ServerConfig {
   /** Names of this proxy besides its listen addresses (for Route/Record-Route matching). */
   names?: string[];
   advertisedHost?: string;
+  /** Topology hiding for every dialog forwarded statefully; `secret` keeps hidden dialogs routable across restarts. */
+  topologyHiding?: { enabled?: boolean; secret?: string };
   logLevel?: LogLevel;
   logger?: Logger;
 }
@@ -85,7 +87,11 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
 
   const transactions = new TransactionLayer(transport, { onRequest: () => {} }, { timers: config.timers, autoTrying: 'immediate', counters, logger });
   const identity = new LocalIdentity(listeners, config.names ?? []);
-  const proxy = new ProxyCore(transactions, identity, { logger });
+  const proxy = new ProxyCore(transactions, identity, {
+    logger,
+    hideTopology: config.topologyHiding?.enabled ?? false,
+    topologySecret: config.topologyHiding?.secret,
+  });
   transactions.setUser(proxy.user);
 
   const services: RoutingServices = {

@@ -8,6 +8,7 @@ import { isLooped, loopHash, proxyBranch } from './loop-detection.ts';
 import { validateProxyRequest } from './request-validation.ts';
 import { Branch, ResponseContext, type BranchStarter, type ResponseHooks } from './response-context.ts';
 import { preprocessRoute } from './route-processing.ts';
+import { TopologyHiding, TopologyTokenError, type RestoredTopology } from './topology-hiding.ts';
 import type { Target } from './target.ts';
 
 export interface ProxyOptions {
@@ -15,6 +16,10 @@ export interface ProxyOptions {
   supportedExtensions?: Iterable<string>;
   /** Timer C (§16.6 step 11): longer than 3 minutes. */
   timerCMs?: number;
+  /** Hide the topology of every dialog the proxy forwards statefully (see TopologyHiding). */
+  hideTopology?: boolean;
+  /** Key of the topology-hiding tokens; a fixed one keeps hidden dialogs routable across restarts. */
+  topologySecret?: string;
   logger?: Logger;
 }
 
@@ -37,7 +42,13 @@ export class ProxyRequest {
    */
   readonly spiral: boolean;
   context: ResponseContext | null = null;
+  /**
+   * Forward without disclosing the Via, Record-Route and Contact of either side (TopologyHiding).
+   * Set for requests of a hidden dialog, by the proxy's configuration, or by the routing script.
+   */
+  hideTopology: boolean;
   private replied = false;
+  private receivedVias: string[] | undefined;
 
   constructor(
     private readonly core: ProxyCore,
@@ -45,9 +56,16 @@ export class ProxyRequest {
     readonly transaction: ServerTransactionHandle,
     routedByUs: boolean,
     spiral = false,
+    hideTopology = false,
   ) {
     this.routedByUs = routedByUs;
     this.spiral = spiral;
+    this.hideTopology = hideTopology;
+  }
+
+  /** The Via values the request arrived with, put back on responses of a hidden branch. */
+  get vias(): string[] {
+    return (this.receivedVias ??= this.request.getAll('via'));
   }
 
   get flow(): Flow {
@@ -87,6 +105,8 @@ export class ProxyRequest {
    */
   forwardStateless(target?: Target): void {
     if (this.handled) throw new Error('the request was already answered or forwarded');
+    // without a transaction the Vias could not be put back on the responses
+    if (this.hideTopology) throw new Error('a request whose topology is hidden must be forwarded statefully');
     this.replied = true;
     this.transaction.terminate();
     this.core.relayStateless(this.request, target);
@@ -116,6 +136,8 @@ export class ProxyCore {
   private readonly contexts = new Map<string, ResponseContext>();
   private readonly timerCMs: number;
   private readonly logger: Logger;
+  private readonly topology: TopologyHiding;
+  private readonly hideByDefault: boolean;
 
   constructor(
     readonly transactions: TransactionLayer,
@@ -125,6 +147,8 @@ export class ProxyCore {
     this.supported = new Set([...(options.supportedExtensions ?? [])].map((s) => s.toLowerCase()));
     this.timerCMs = options.timerCMs ?? 181_000;
     this.logger = options.logger ?? silentLogger;
+    this.topology = new TopologyHiding(identity, options.topologySecret);
+    this.hideByDefault = options.hideTopology ?? false;
   }
 
   // ---- TransactionUser ------------------------------------------------------------------
@@ -145,6 +169,14 @@ export class ProxyCore {
       tx.respond(createResponse(request, rejection.status, { headers: rejection.headers }));
       return;
     }
+    let restored: RestoredTopology | null;
+    try {
+      restored = this.topology.restoreRequest(request);
+    } catch (err) {
+      if (!(err instanceof TopologyTokenError)) throw err;
+      tx.respond(createResponse(request, 400, { reason: 'Invalid Topology Token' }));
+      return;
+    }
     if (isLooped(request, this.identity)) {
       tx.respond(createResponse(request, 482));
       return;
@@ -152,7 +184,9 @@ export class ProxyCore {
     const top = request.vias[0];
     const spiral = top !== undefined && this.identity.isLocalSentBy(top.host, top.port) && this.identity.isLocalAddress(tx.flow.address);
     const routedByUs = preprocessRoute(request, this.identity);
-    const proxied = new ProxyRequest(this, request, tx, routedByUs, spiral);
+    if (restored !== null) this.topology.applyRoutes(request, restored);
+    const hide = restored !== null || (this.hideByDefault && request.method !== 'REGISTER');
+    const proxied = new ProxyRequest(this, request, tx, routedByUs || restored !== null, spiral, hide);
     this.onRequest(proxied);
   }
 
@@ -211,6 +245,7 @@ export class ProxyCore {
         onResponse: (response) => {
           // §16.7 step 3: remove our Via before anything else looks at the response
           response.popVia();
+          if (proxied.hideTopology) this.topology.hideResponse(response, proxied.vias, proxied.flow);
           context.receive(branch, response);
         },
       },
@@ -238,7 +273,9 @@ export class ProxyCore {
       request.setUri(top.uri);
     }
     const destination = target.destination ?? resolveNumericUri(nextHopUri) ?? (await resolveUri(nextHopUri));
-    if (options.recordRoute && request.method !== 'REGISTER') {
+    if (proxied.hideTopology) {
+      this.topology.hideRequest(request, destination);
+    } else if (options.recordRoute && request.method !== 'REGISTER') {
       const inbound = proxied.flow;
       const inFamily = addressFamily(inbound.address);
       const outFamily = addressFamily(destination.address);
@@ -266,9 +303,17 @@ export class ProxyCore {
 
   /** ACK for a 2xx (§16.11 / §13.2.2.4): routed by its Route headers, statelessly. */
   private relayAck(ack: SipRequest, _flow: Flow): void {
+    let restored: RestoredTopology | null;
+    try {
+      restored = this.topology.restoreRequest(ack);
+    } catch (err) {
+      if (!(err instanceof TopologyTokenError)) throw err;
+      return; // a forged token: there is nobody to tell, an ACK gets no response
+    }
     preprocessRoute(ack, this.identity);
+    if (restored !== null) this.topology.applyRoutes(ack, restored);
     if (!ack.has('route') && this.identity.isLocalUri(ack.uri)) return; // an ACK for us
-    this.relayStateless(ack);
+    this.relayStateless(ack, undefined, restored !== null);
   }
 
   /**
@@ -276,7 +321,7 @@ export class ProxyCore {
    * Max-Forwards decremented, and a branch computed from the request and its incoming branch so
    * that a retransmission leaves with the same branch.
    */
-  relayStateless(request: SipRequest, target?: Target): void {
+  relayStateless(request: SipRequest, target?: Target, hideTopology = false): void {
     if (target !== undefined) {
       request.setUri(target.uri);
       if (target.path !== undefined) for (let i = target.path.length - 1; i >= 0; i--) request.add('Route', target.path[i], true);
@@ -286,7 +331,10 @@ export class ProxyCore {
     request.setMaxForwards(maxForwards === undefined ? 70 : maxForwards - 1);
     const nextHop = request.routes[0]?.uri ?? request.uri;
     const branch = proxyBranch(loopHash(request), request.via.branch ?? '');
-    const send = (destination: Destination) => this.transactions.transport.sendRequest(request, destination, branch);
+    const send = (destination: Destination) => {
+      if (hideTopology) this.topology.hideRequest(request, destination);
+      this.transactions.transport.sendRequest(request, destination, branch);
+    };
     const fixed = target?.destination ?? resolveNumericUri(nextHop);
     if (fixed !== undefined) send(fixed);
     else

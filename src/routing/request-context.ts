@@ -199,6 +199,20 @@ export class RequestContext {
     return targets;
   }
 
+  /**
+   * Forwards this request without disclosing either side's Via, Record-Route and Contact
+   * (Kamailio topoh): the dialog it creates stays hidden and keeps routing through this proxy.
+   * Requests of a dialog that is already hidden are hidden without asking.
+   */
+  hideTopology(): void {
+    this.proxied.hideTopology = true;
+  }
+
+  /** Whether the request will be forwarded with its topology hidden. */
+  get topologyHidden(): boolean {
+    return this.proxied.hideTopology;
+  }
+
   /** Adds Record-Route to the request when it is forwarded (Kamailio record_route). */
   recordRoute(): void {
     this.recordRouteWanted = true;
