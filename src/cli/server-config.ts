@@ -30,6 +30,7 @@ export function toServerConfig(config: SiplineConfig): ServerConfig {
     timers: { T1: config.timers.t1, T2: config.timers.t2, T4: config.timers.t4 },
     names: config.names,
     advertisedHost: config.advertise,
+    topologyHiding: { enabled: config.topology_hiding.enabled, secret: config.topology_hiding.secret },
     logLevel: config.log.level,
   };
 }

@@ -107,6 +107,24 @@ export function integer(meta: IntegerMeta): Field<number | undefined> {
   };
 }
 
+/** A switch: YAML true/false (environment variables and flags also give "true"/"false", "on"/"off", "1"/"0"). */
+export function boolean(meta: Meta<boolean> & { default: boolean }): Field<boolean> {
+  const words: Record<string, boolean> = { true: true, false: false, on: true, off: false, yes: true, no: false, '1': true, '0': false };
+  return {
+    doc: metaDoc('boolean', meta, 'true or false'),
+    check(value, path, issues) {
+      if (typeof value === 'boolean') return value;
+      const word = typeof value === 'string' || typeof value === 'number' ? words[String(value).trim().toLowerCase()] : undefined;
+      if (word === undefined) {
+        issues.push({ path, text: `${show(value)} is not true or false` });
+        return INVALID;
+      }
+      return word;
+    },
+    absent: absentWith(meta),
+  };
+}
+
 export interface StringMeta extends Meta<string> {
   /** Returns a problem ("is not a host name") or null when the text is fine. */
   validate?: (text: string) => string | null;

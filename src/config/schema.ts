@@ -5,7 +5,7 @@
  */
 import { isIP } from 'node:net';
 import type { ListenSpec } from '../transport/index.ts';
-import { choice, either, type Field, type Infer, integer, list, object, record, string, INVALID } from './fields.ts';
+import { boolean, choice, either, type Field, type Infer, integer, list, object, record, string, INVALID } from './fields.ts';
 import { DEFAULT_LISTEN, formatListenSpec, readListenSpec } from './listen-spec.ts';
 
 const HOST_NAME = /^(?=.{1,253}$)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*\.?$/i;
@@ -143,6 +143,22 @@ export const configSchema = object(
         t4: integer({ min: 1, max: 600000, unit: 'milliseconds', default: 5000, description: 'T4, how long a message may stay in the network.' }),
       },
       { description: 'SIP transaction timers (RFC 3261 §17).' },
+    ),
+    topology_hiding: object(
+      {
+        enabled: boolean({
+          default: false,
+          description:
+            'Hide the topology of every dialog the proxy forwards statefully (Kamailio topoh): each side sees only this proxy in Via, Record-Route and Contact. Scripts can hide single requests with ctx.hideTopology() instead.',
+        }),
+        secret: string({
+          env: 'SIPLINE_TOPOLOGY_SECRET',
+          allowed: 'at least 16 characters',
+          validate: (t) => (t.length < 16 ? 'is too short: use at least 16 characters' : null),
+          description: 'Key of the sealed Record-Route and Contact tokens. Random per start when absent, so hidden dialogs do not survive a restart; set it (the same on every node) to keep them routable.',
+        }),
+      },
+      { description: 'Topology hiding for requests leaving to untrusted networks.' },
     ),
     names: list(domainName('A host name or IP address.'), {
       default: [],

@@ -138,7 +138,7 @@ describe('config errors name the key, the value and what is allowed', () => {
       'config.yaml: registrar.max_expire: unknown key; the known keys of registrar are: default_expires, min_expires, max_expires, max_contacts, domains (line 2)',
     ]);
     assert.deepEqual(problems('listn: [udp:1.2.3.4]\n'), [
-      'config.yaml: listn: unknown key; the known keys are: listen, domains, data, script, log, auth, registrar, timers, names, advertise (line 1)',
+      'config.yaml: listn: unknown key; the known keys are: listen, domains, data, script, log, auth, registrar, timers, topology_hiding, names, advertise (line 1)',
     ]);
   });
 
@@ -176,6 +176,17 @@ describe('config errors name the key, the value and what is allowed', () => {
     ]);
   });
 
+  test('topology hiding: a switch and a secret', () => {
+    assert.deepEqual(problems('topology_hiding:\n  enabled: maybe\n  secret: short\n'), [
+      'config.yaml: topology_hiding.enabled: "maybe" is not true or false (line 2)',
+      'config.yaml: topology_hiding.secret: "short" is too short: use at least 16 characters (line 3)',
+    ]);
+    file('hiding.yaml', 'topology_hiding:\n  enabled: true\n  secret: a-secret-of-the-cluster\n');
+    assert.deepEqual(load({ file: 'hiding.yaml' }).config.topology_hiding, { enabled: true, secret: 'a-secret-of-the-cluster' });
+    file('default.yaml', 'log:\n  level: info\n');
+    assert.equal(load({ file: 'default.yaml' }).config.topology_hiding.enabled, false, 'off unless asked for');
+  });
+
   test('keys that contradict each other', () => {
     assert.deepEqual(problems('registrar:\n  min_expires: 7200\n  max_expires: 3600\n'), ['config.yaml: registrar.min_expires: 7200 is above max_expires (3600) (line 2)']);
     assert.deepEqual(problems('registrar:\n  domains:\n    a.example:\n      default_expires: 10\n'), [
@@ -187,7 +198,7 @@ describe('config errors name the key, the value and what is allowed', () => {
   test('not YAML, not a mapping, no such file', () => {
     const [yamlProblem] = problems('listen: [udp:1.2.3.4\n');
     assert.match(yamlProblem, /^config\.yaml: not valid YAML: .*line 2/);
-    assert.deepEqual(problems('- a\n- b\n'), ['config.yaml: a list is not a mapping; its keys are: listen, domains, data, script, log, auth, registrar, timers, names, advertise']);
+    assert.deepEqual(problems('- a\n- b\n'), ['config.yaml: a list is not a mapping; its keys are: listen, domains, data, script, log, auth, registrar, timers, topology_hiding, names, advertise']);
     assert.throws(() => load({ file: 'missing.yaml' }), (err: ConfigError) => {
       assert.deepEqual(err.problems, ['--config "missing.yaml": no such file']);
       return true;

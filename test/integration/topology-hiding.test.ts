@@ -70,7 +70,9 @@ function topologyHeaders(m: AnyMessage): string {
   return [...m.getAll('via'), ...m.getAll('record-route'), ...m.getAll('route'), ...m.getAll('contact')].join('\n');
 }
 
-describe('topology hiding', { timeout: 60_000 }, () => {
+// hidden by the script (ctx.hideTopology()) or by the one line of configuration (topology_hiding.enabled)
+for (const mode of ['script', 'config'] as const)
+describe(`topology hiding (${mode})`, { timeout: 60_000 }, () => {
   let proxy: Proxy;
   let inside: Peer;
   let outside: Peer;
@@ -91,13 +93,13 @@ describe('topology hiding', { timeout: 60_000 }, () => {
       else ctx.reply(404);
       return;
     }
-    ctx.hideTopology();
+    ${mode === 'script' ? 'ctx.hideTopology();' : ''}
     ctx.relay('sip:bob@127.0.0.3:${outside.port}');
   },
 };
 `,
     );
-    proxy = await startProxy({ script });
+    proxy = await startProxy({ script, topologyHiding: { enabled: mode === 'config' } });
   });
 
   after(async () => {
@@ -109,7 +111,7 @@ describe('topology hiding', { timeout: 60_000 }, () => {
 
   test('a call and its ACK and BYE in both directions, with no address of either side disclosed to the other', async () => {
     const p = proxy.udpPort;
-    const callId = 'topoh-call-1@10.20.30.40';
+    const callId = `topoh-${mode}@10.20.30.40`;
     // the caller sits behind an internal proxy (10.9.8.7, and a Record-Route pointing back at the caller's host)
     inside.send(
       `INVITE sip:bob@example.net SIP/2.0
