@@ -238,6 +238,8 @@ export class ProxyCore {
       context.receive(branch, createResponse(proxied.request, 487));
       return;
     }
+    // the handler outlives the request's routing (2xx retransmissions, RFC 6026): it must not hold `proxied`
+    const hidden = proxied.hideTopology ? { vias: proxied.vias, flow: proxied.flow } : null;
     branch.transaction = this.transactions.sendRequest(
       request,
       destination,
@@ -245,7 +247,7 @@ export class ProxyCore {
         onResponse: (response) => {
           // §16.7 step 3: remove our Via before anything else looks at the response
           response.popVia();
-          if (proxied.hideTopology) this.topology.hideResponse(response, proxied.vias, proxied.flow);
+          if (hidden !== null) this.topology.hideResponse(response, hidden.vias, hidden.flow);
           context.receive(branch, response);
         },
       },

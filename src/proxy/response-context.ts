@@ -65,8 +65,8 @@ export class ResponseContext {
   constructor(
     readonly server: ServerTransactionHandle,
     targets: Target[],
-    private readonly starter: BranchStarter,
-    readonly hooks: ResponseHooks = {},
+    private starter: BranchStarter,
+    public hooks: ResponseHooks = {},
   ) {
     this.groups = groupByQ(targets);
   }
@@ -107,6 +107,12 @@ export class ResponseContext {
         this.cancelPending();
         this.starter.finished();
       }
+      this.retireWhenSettled();
+      return;
+    }
+    if (this.finalSent) {
+      // a cancelled fork's 487 (or another non-2xx) after the final went upstream: nothing to keep
+      this.retireWhenSettled();
       return;
     }
     this.finals.push(response);
@@ -180,6 +186,23 @@ export class ResponseContext {
     this.server.respond(response);
     this.cancelPending();
     this.starter.finished();
+    this.retireWhenSettled();
+  }
+
+  /**
+   * Once the final response went upstream and every branch has its final response, the context
+   * only relays retransmitted 2xx (RFC 6026) for as long as the client transactions linger: it lets
+   * go of the responses, targets, hooks and the request's routing state, which the garbage
+   * collector would otherwise have to trace for 64*T1 per call.
+   */
+  private retireWhenSettled(): void {
+    if (this.starter === RETIRED_STARTER) return;
+    for (const b of this.branches) if (!b.done) return;
+    this.finals.length = 0;
+    this.groups.length = 0;
+    this.branches.length = 0;
+    this.hooks = {};
+    this.starter = RETIRED_STARTER;
   }
 
   private startNextGroup(): boolean {
@@ -227,6 +250,14 @@ export class ResponseContext {
     return best;
   }
 }
+
+const RETIRED_STARTER: BranchStarter = {
+  startBranch: () => {},
+  cancelBranch: () => {},
+  scheduleTimerC: () => {},
+  clearTimerC: () => {},
+  finished: () => {},
+};
 
 function groupByQ(targets: Target[]): Target[][] {
   const sorted = [...targets].sort((a, b) => (b.q ?? 1) - (a.q ?? 1));

@@ -45,6 +45,8 @@ export class ClientInviteTransaction extends ClientTransactionBase {
           this.timers.disarm(TimerKind.B);
           this.timers.arm(TimerKind.M, 64 * this.ctx.timers.T1);
           this.handler.onResponse(response, this);
+          // RFC 6026 §8.4: in Accepted only further 2xx matter, and they go to the handler
+          this.release(true);
         } else {
           this.state = 'completed';
           this.timers.disarm(TimerKind.B);
@@ -52,6 +54,8 @@ export class ClientInviteTransaction extends ClientTransactionBase {
           try {
             this.handler.onResponse(response, this);
           } finally {
+            // retransmitted finals are answered with the ACK's bytes alone
+            this.release(false);
             // even if the handler throws (the layer logs it), or the transaction would never end
             // Timer D: at least 32 s for unreliable transports, zero for reliable ones
             if (this.flow !== undefined && isReliable(this.flow.protocol)) this.terminate();

@@ -47,6 +47,7 @@ export class ClientNonInviteTransaction extends ClientTransactionBase {
       try {
         this.handler.onResponse(response, this);
       } finally {
+        this.release(false);
         // even if the handler throws (the layer logs it), or the transaction would never end
         // Timer K: T4 for unreliable transports (to absorb retransmitted finals), zero otherwise
         if (this.flow !== undefined && isReliable(this.flow.protocol)) this.terminate();

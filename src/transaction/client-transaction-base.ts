@@ -17,16 +17,24 @@ export abstract class ClientTransactionBase implements ClientTransactionHandle, 
   failed: 'timeout' | 'transport' | null = null;
   protected bytes: Buffer | null = null;
   protected readonly timers: TimerSet;
+  private held: SipRequest | null;
 
   constructor(
     protected readonly ctx: TransactionContext,
     readonly key: string,
-    readonly request: SipRequest,
+    request: SipRequest,
     readonly branch: string,
     readonly destination: Destination,
-    protected readonly handler: ClientTransactionHandler,
+    protected handler: ClientTransactionHandler,
   ) {
+    this.held = request;
     this.timers = new TimerSet(ctx.wheel, this);
+  }
+
+  /** The request, until a final response arrived (CANCEL and ACK need it before that). */
+  get request(): SipRequest {
+    if (this.held === null) throw new Error('the request of a completed client transaction has been released');
+    return this.held;
   }
 
   get terminated(): boolean {
@@ -43,6 +51,17 @@ export abstract class ClientTransactionBase implements ClientTransactionHandle, 
     this.ctx.forget(this.key, false);
   }
 
+  /**
+   * After the final response the transaction only lingers (Timers D, K, M) to absorb or pass on
+   * retransmissions: the request, its bytes and (unless 2xx still go up) the handler are released,
+   * so that thousands of lingering transactions do not keep their messages alive for the GC.
+   */
+  protected release(keepHandler: boolean): void {
+    this.held = null;
+    this.bytes = null;
+    if (!keepHandler) this.handler = RELEASED_HANDLER;
+  }
+
   /** Sends the request's bytes again on the flow it first took. */
   protected retransmit(): void {
     if (this.bytes !== null && this.flow !== undefined) this.ctx.transport.sendBytes(this.bytes, this.flow);
@@ -50,7 +69,10 @@ export abstract class ClientTransactionBase implements ClientTransactionHandle, 
 
   protected fail(kind: 'timeout' | 'transport', status: number): void {
     this.failed = kind;
+    const response = createResponse(this.request, status);
     this.terminate();
-    this.handler.onResponse(createResponse(this.request, status), this);
+    this.handler.onResponse(response, this);
   }
 }
+
+const RELEASED_HANDLER: ClientTransactionHandler = { onResponse: () => {} };

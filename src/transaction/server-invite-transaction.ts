@@ -21,19 +21,30 @@ export class ServerInviteTransaction implements ServerTransactionHandle, TimerTa
   private lastResponse: SipResponse | null = null;
   private readonly timers: TimerSet;
   private intervalG: number;
+  private held: SipRequest | null;
 
   constructor(
     private readonly ctx: TransactionContext,
     readonly key: string,
-    readonly request: SipRequest,
+    request: SipRequest,
     readonly flow: Flow,
     trying: 'immediate' | 'delayed' | 'off',
   ) {
+    this.held = request;
     this.intervalG = ctx.timers.T1;
     this.timers = new TimerSet(ctx.wheel, this);
     // §17.2.1: send 100 Trying unless the TU answers within 200 ms
     if (trying === 'immediate') this.respond(createResponse(request, 100));
     else if (trying === 'delayed') this.timers.arm(TimerKind.Trying, 200);
+  }
+
+  /**
+   * The request, until a 2xx was sent: in Accepted (RFC 6026 §7.1) the transaction only absorbs
+   * INVITE retransmissions for 64*T1, so the request and the response are released for that time.
+   */
+  get request(): SipRequest {
+    if (this.held === null) throw new Error('the request of an accepted transaction has been released');
+    return this.held;
   }
 
   get terminated(): boolean {
@@ -74,6 +85,8 @@ export class ServerInviteTransaction implements ServerTransactionHandle, TimerTa
     if (status < 300) {
       this.state = 'accepted';
       this.timers.arm(TimerKind.L, 64 * this.ctx.timers.T1);
+      this.lastResponse = null;
+      this.held = null;
       return;
     }
     this.state = 'completed';
@@ -120,6 +133,6 @@ export class ServerInviteTransaction implements ServerTransactionHandle, TimerTa
   private transportError(): void {
     if (this.state === 'terminated') return;
     this.terminate();
-    this.ctx.serverFailed('transport', this.request, this.flow);
+    this.ctx.serverFailed('transport', this.held ?? undefined, this.flow);
   }
 }

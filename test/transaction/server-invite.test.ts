@@ -173,9 +173,11 @@ test('§17.2.1 reliable transport (tcp): no Timer G, Timer H still applies, Time
 test('RFC 6026 §7.1: a 2xx moves the transaction to Accepted; INVITE retransmissions are absorbed, not passed to the TU', () => {
   const h = new Harness({ autoTrying: 'off' });
   const tx = receive(h);
-  const ok = createResponse(tx.request, 200, { toTag: 's-200' });
+  const request = tx.request;
+  const ok = createResponse(request, 200, { toTag: 's-200' });
   tx.respond(ok);
   assert.equal(tx.finalStatus, 200);
+  assert.throws(() => tx.request, /released/, 'in Accepted the request is released (only retransmissions are absorbed)');
   h.runTo(3000);
   h.deliver(INVITE);
   h.deliver(INVITE);
@@ -183,8 +185,8 @@ test('RFC 6026 §7.1: a 2xx moves the transaction to Accepted; INVITE retransmis
   assert.deepEqual(statuses(h.transport.sent), [200], 'the transaction does not retransmit the 2xx itself');
   // the TU's own 2xx retransmissions (§13.3.1.4) and other 2xx go out in Accepted
   tx.respond(ok);
-  tx.respond(createResponse(tx.request, 200, { toTag: 's-200b' }));
-  tx.respond(createResponse(tx.request, 486, { toTag: 's-200' })); // not after a 2xx
+  tx.respond(createResponse(request, 200, { toTag: 's-200b' }));
+  tx.respond(createResponse(request, 486, { toTag: 's-200' })); // not after a 2xx
   assert.deepEqual(statuses(h.transport.sent), [200, 200, 200]);
   assert.equal(tx.finalStatus, 200);
 });
