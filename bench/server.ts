@@ -37,7 +37,8 @@ await store.importSubscribers(subscribers);
 const server = await startServer({
   listen: [{ protocol: 'udp', host, port }],
   store,
-  script: fileURLToPath(new URL('./bench-script.ts', import.meta.url)),
+  // compiled (npm run bench:server) the script sits beside this file as .js
+  script: fileURLToPath(new URL(import.meta.url.endsWith('.js') ? './bench-script.js' : './bench-script.ts', import.meta.url)),
   logLevel: 'warn',
 });
 console.log(`sipline bench server on udp:${host}:${port}, domain ${domain}, ${subscribers.length} users`);

@@ -24,7 +24,7 @@ export class UdpListener {
     private readonly onError: (err: Error) => void,
   ) {
     const type = isIPv6(options.host) ? 'udp6' : 'udp4';
-    this.socket = dgram.createSocket({ type, ipv6Only: type === 'udp6', recvBufferSize: options.receiveBufferSize });
+    this.socket = dgram.createSocket({ type, ipv6Only: type === 'udp6', recvBufferSize: options.receiveBufferSize, lookup: literalLookup });
     this.socket.on('message', (data, rinfo) => {
       this.onDatagram(data, { protocol: 'udp', address: rinfo.address, port: rinfo.port, udp: this });
     });
@@ -55,10 +55,9 @@ export class UdpListener {
     });
   }
 
+  /** Without a callback: a send error reaches the socket's 'error' listener (onError) instead. */
   send(data: Buffer, port: number, address: string): void {
-    this.socket.send(data, port, address, (err) => {
-      if (err) this.onError(err);
-    });
+    this.socket.send(data, port, address);
   }
 
   close(): Promise<void> {
@@ -70,4 +69,14 @@ export class UdpListener {
       }
     });
   }
+}
+
+/**
+ * Destinations reach the transport as IP literals (src/dns resolved names before), so the socket's
+ * per-send address lookup answers at once: dgram's default dns.lookup defers every send to the
+ * next tick even for a literal.
+ */
+function literalLookup(address: string, family: unknown, callback: (err: Error | null, address: string, family: number) => void): void {
+  void family;
+  callback(null, address, address.indexOf(':') >= 0 ? 6 : 4);
 }
