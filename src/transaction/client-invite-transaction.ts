@@ -1,3 +1,4 @@
+import { detachBytes } from '../shared/index.ts';
 import { HeaderField, SipRequest, type SipResponse } from '../sip/index.ts';
 import { isReliable, type Destination } from '../transport/index.ts';
 import { ClientTransactionBase } from './client-transaction-base.ts';
@@ -117,7 +118,7 @@ export class ClientInviteTransaction extends ClientTransactionBase {
     }
     fields.push(new HeaderField('Content-Length', 'content-length', '0'));
     const ack = new SipRequest('ACK', inv.uriString, fields);
-    this.ackBytes = ack.toBuffer();
+    this.ackBytes = detachBytes(ack.toBuffer());
     this.ctx.transport.sendBytes(this.ackBytes, this.flow);
   }
 

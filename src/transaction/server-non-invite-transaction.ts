@@ -1,4 +1,4 @@
-import type { Timer, TimerTarget } from '../shared/index.ts';
+import { detachBytes, type Timer, type TimerTarget } from '../shared/index.ts';
 import type { SipRequest, SipResponse } from '../sip/index.ts';
 import { isReliable, type Destination, type Flow } from '../transport/index.ts';
 import type { ServerTransactionHandle, TransactionContext } from './context.ts';
@@ -61,7 +61,7 @@ export class ServerNonInviteTransaction implements ServerTransactionHandle, Time
     this.finalRoute = this.send(response);
     // a failed send has already terminated the transaction (§17.2.4): arm no Timer J
     if (this.terminated) return;
-    this.finalBytes = response.toBuffer();
+    this.finalBytes = detachBytes(response.toBuffer());
     this.lastResponse = null;
     this.held = null;
     // Timer J: 64*T1 for unreliable transports, zero for reliable ones

@@ -1,4 +1,4 @@
-import { Counters, newBranch, silentLogger, systemClock, TimerWheel, type Clock, type Logger } from '../shared/index.ts';
+import { Counters, detachString, newBranch, silentLogger, systemClock, TimerWheel, type Clock, type Logger } from '../shared/index.ts';
 import { createResponse, HeaderField, SipRequest, type AnyMessage, type SipResponse } from '../sip/index.ts';
 import type { Destination, Flow, TransportLayer } from '../transport/index.ts';
 import { ClientInviteTransaction } from './client-invite-transaction.ts';
@@ -182,11 +182,13 @@ export class TransactionLayer implements TransactionContext {
       existing.receiveRequest();
       return;
     }
+    // the key is stored for the transaction's lifetime: it must not hold on to the message text
+    const storedKey = detachString(key);
     const tx =
       request.method === 'INVITE'
-        ? new ServerInviteTransaction(this, key, request, flow, this.autoTrying)
-        : new ServerNonInviteTransaction(this, key, request, flow);
-    this.server.set(key, tx);
+        ? new ServerInviteTransaction(this, storedKey, request, flow, this.autoTrying)
+        : new ServerNonInviteTransaction(this, storedKey, request, flow);
+    this.server.set(storedKey, tx);
     try {
       this.user.onRequest(request, tx);
     } catch (err) {
