@@ -57,9 +57,45 @@ export const SINGLE_HEADERS = ['from', 'to', 'call-id', 'cseq', 'max-forwards', 
 
 const keyCache = new Map<string, string>();
 
+/**
+ * The names as common user agents write them, matched by length and comparison before any
+ * hashing: every header line of every message passes here, and a Map lookup would hash each
+ * freshly sliced name.
+ */
+function commonKey(name: string): string | undefined {
+  switch (name.length) {
+    case 1:
+      return undefined;
+    case 2:
+      return name === 'To' ? 'to' : undefined;
+    case 3:
+      return name === 'Via' ? 'via' : undefined;
+    case 4:
+      return name === 'From' ? 'from' : name === 'CSeq' ? 'cseq' : undefined;
+    case 5:
+      return name === 'Route' ? 'route' : name === 'Allow' ? 'allow' : name === 'Event' ? 'event' : undefined;
+    case 7:
+      return name === 'Call-ID' ? 'call-id' : name === 'Contact' ? 'contact' : name === 'Subject' ? 'subject' : name === 'Expires' ? 'expires' : undefined;
+    case 9:
+      return name === 'Supported' ? 'supported' : undefined;
+    case 10:
+      return name === 'User-Agent' ? 'user-agent' : undefined;
+    case 12:
+      return name === 'Max-Forwards' ? 'max-forwards' : name === 'Content-Type' ? 'content-type' : name === 'Record-Route' ? 'record-route' : undefined;
+    case 13:
+      return name === 'Authorization' ? 'authorization' : undefined;
+    case 14:
+      return name === 'Content-Length' ? 'content-length' : undefined;
+    default:
+      return undefined;
+  }
+}
+
 /** The lowercase long form of a header name as written on the wire. */
 export function headerKey(name: string): string {
-  let key = keyCache.get(name);
+  let key = commonKey(name);
+  if (key !== undefined) return key;
+  key = keyCache.get(name);
   if (key === undefined) {
     const lower = name.toLowerCase();
     key = COMPACT[lower] ?? lower;
