@@ -2,6 +2,7 @@
 // authenticator end to end with a client side computed here, nonces and nonce counts.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { createHmac } from 'node:crypto';
 import { createRequest, formatAuthHeader, parseAuthHeader, type SipRequest } from '../../src/sip/index.ts';
 import { computeHa1, computeResponse, DigestAuthenticator, NonceCounter, NonceService, type DigestAlgorithm } from '../../src/services/auth/index.ts';
 import type { Subscriber } from '../../src/store/index.ts';
@@ -361,6 +362,14 @@ describe('NonceService and NonceCounter', () => {
     assert.equal(r.check(na), 'invalid');
     assert.equal(a.check(r.issue()), 'invalid');
     assert.equal(a.issuedAt(na), 1_700_000_000_000);
+  });
+
+  test('the signature is HMAC-SHA-256 (RFC 2104) of the nonce body, for short and long keys', () => {
+    for (const key of ['k', 'x'.repeat(64), 'a key longer than one SHA-256 block of sixty-four octets, hashed first']) {
+      const nonce = Buffer.from(new NonceService(key, LIFETIME).issue(), 'base64url');
+      const expected = createHmac('sha256', key).update(nonce.subarray(0, 16)).digest().subarray(0, 16);
+      assert.ok(nonce.subarray(16).equals(expected), `HMAC tag for a key of ${key.length} octets`);
+    }
   });
 
   test('age: valid within the lifetime, stale after it', () => {

@@ -1,10 +1,11 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 
 /** Digest algorithms of RFC 7616 §3.3 (and RFC 8760 for SIP). */
 export type DigestAlgorithm = 'MD5' | 'SHA-256';
 
+/** One-shot hashing (crypto.hash): no Hash object per call, three calls per authenticated request. */
 export function hashHex(algorithm: DigestAlgorithm, text: string): string {
-  return createHash(algorithm === 'MD5' ? 'md5' : 'sha256').update(text, 'utf8').digest('hex');
+  return hash(algorithm === 'MD5' ? 'md5' : 'sha256', text, 'hex');
 }
 
 /** HA1 = H(username ":" realm ":" password) (RFC 7616 §3.4.2); the only secret the store keeps. */
