@@ -7,9 +7,10 @@ import { DigestAuthenticator, type DigestAlgorithm } from './services/auth/index
 import { DomainDirectory } from './services/domains/index.ts';
 import { LocationService } from './services/location/index.ts';
 import { DEFAULT_REGISTRAR_POLICY, Registrar, type RegistrarPolicy } from './services/registrar/index.ts';
+import { DEFAULT_SECURITY_POLICY, SecurityService, type SecurityPolicy, type TrustedPeer } from './services/security/index.ts';
 import { SqliteStore, type Domain, type Store } from './store/index.ts';
 import { TransactionLayer, type TimerConfig } from './transaction/index.ts';
-import { TransportLayer, type ListenSpec, type ListenerInfo } from './transport/index.ts';
+import { TransportLayer, type ListenSpec, type ListenerInfo, type TlsSettings } from './transport/index.ts';
 
 /** Everything the server needs to start; the CLI fills it from the config file and flags. */
 export interface ServerConfig {
@@ -27,8 +28,26 @@ export interface ServerConfig {
   /** Names of this proxy besides its listen addresses (for Route/Record-Route matching). */
   names?: string[];
   advertisedHost?: string;
+  /** Certificates (PEM contents) and verification for tls/wss listeners and outgoing TLS. */
+  tls?: TlsSettings;
   /** Topology hiding for every dialog forwarded statefully; `secret` keeps hidden dialogs routable across restarts. */
   topologyHiding?: { enabled?: boolean; secret?: string };
+  /** Flood, brute-force and fraud protection and trusted peers: on by default (DEFAULT_SECURITY_POLICY). */
+  security?: {
+    flood?: Partial<SecurityPolicy['flood']>;
+    authFailures?: Partial<SecurityPolicy['authFailures']>;
+    maxCallsPerUser?: number;
+    trustedPeers?: TrustedPeer[];
+  };
+  /** Limits on what a peer can make the server hold (the transport's defaults when absent). */
+  limits?: {
+    maxMessageSize?: number;
+    maxHeaders?: number;
+    maxVias?: number;
+    maxConnectionsPerSource?: number;
+    idleTimeoutSec?: number;
+    messageTimeoutSec?: number;
+  };
   logLevel?: LogLevel;
   logger?: Logger;
 }
@@ -39,6 +58,7 @@ export interface RunningServer {
   readonly store: Store;
   readonly domains: DomainDirectory;
   readonly location: LocationService;
+  readonly security: SecurityService;
   readonly dataPath: string | null;
   /** Loads the script file again (or the default script); new requests use it. */
   reloadScript(): Promise<void>;
@@ -57,7 +77,23 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
   const dataPath = config.store ? null : storePath(config.dataDir ?? 'data');
   const store = config.store ?? new SqliteStore(dataPath as string);
 
-  const transport = new TransportLayer({ listen: config.listen, counters, logger, advertisedHost: config.advertisedHost });
+  const security = new SecurityService(securityPolicy(config.security), { store, counters, logger });
+  await security.start();
+  const limits = config.limits ?? {};
+  const transport = new TransportLayer({
+    listen: config.listen,
+    counters,
+    logger,
+    advertisedHost: config.advertisedHost,
+    tls: config.tls,
+    sourceGuard: security.flood,
+    maxMessageSize: limits.maxMessageSize,
+    maxHeaders: limits.maxHeaders,
+    maxVias: limits.maxVias,
+    maxConnectionsPerSource: limits.maxConnectionsPerSource,
+    tcpIdleTimeoutMs: limits.idleTimeoutSec === undefined ? undefined : limits.idleTimeoutSec * 1000,
+    messageTimeoutMs: limits.messageTimeoutSec === undefined ? undefined : limits.messageTimeoutSec * 1000,
+  });
   await transport.start();
   const listeners = transport.listeners();
   const localNames = [...new Set(listeners.flatMap((l) => [l.advertisedHost, l.host]).filter((h) => h !== '0.0.0.0' && h !== '::'))];
@@ -101,6 +137,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
     location,
     registrar,
     registrarPolicy: policyFor,
+    security,
     isLocalUri: (uri) => identity.isLocalUri(uri),
     logger,
   };
@@ -117,6 +154,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
         if (m === marker) return;
         marker = m;
         await domains.load();
+        await security.reloadPeers();
       })
       .catch((err: Error) => logger.warn({ err: err.message }, 'cannot read the store'));
   }, 1000);
@@ -130,6 +168,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
     store,
     domains,
     location,
+    security,
     dataPath,
     async reloadScript() {
       engine.replace(config.script ? await loadScript(config.script) : defaultScript);
@@ -137,6 +176,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
     },
     async stop() {
       clearInterval(watch);
+      security.stop();
       transactions.shutdown();
       await transport.stop();
       await location.stop();
@@ -149,4 +189,14 @@ function stripDomains(policy: ServerConfig['registrar']): Partial<RegistrarPolic
   if (policy === undefined) return {};
   const { domains: _domains, ...rest } = policy;
   return rest;
+}
+
+function securityPolicy(given: ServerConfig['security']): SecurityPolicy {
+  const d = DEFAULT_SECURITY_POLICY;
+  return {
+    flood: { ...d.flood, ...given?.flood },
+    authFailures: { ...d.authFailures, ...given?.authFailures },
+    maxCallsPerUser: given?.maxCallsPerUser ?? d.maxCallsPerUser,
+    trustedPeers: given?.trustedPeers ?? d.trustedPeers,
+  };
 }

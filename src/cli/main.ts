@@ -6,7 +6,9 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
 import { ConfigError, LISTEN_FORMAT } from '../config/index.ts';
+import { certCreate } from './cert-command.ts';
 import { domainAdd, domainList } from './domain-commands.ts';
+import { peerAdd, peerDel, peerList } from './peer-commands.ts';
 import { CommandError, UsageError } from './errors.ts';
 import { location } from './location-command.ts';
 import { processOutput, type Output } from './output.ts';
@@ -89,8 +91,35 @@ Exit status: 0 done, 1 the command failed, 2 the command was used wrongly.`,
   ).action((name: string, options) => domainAdd(name, options, out));
   withStoreOptions(domain.command('list').description('list the served domains')).action((options) => domainList(options, out));
 
+  const peer = program.command('peer').description('provision trusted peers (trunks and gateways that need no digest authentication)');
+  const peerMatch = (command: Command) =>
+    command
+      .option('--transport <name>', 'only requests over this transport: udp, tcp, tls, ws or wss (default: any)')
+      .option('--port <port>', 'only requests from this source port (default: any)');
+  withStoreOptions(
+    peerMatch(peer.command('add').argument('<address>', 'an IP address or CIDR block (10.0.0.0/8, 2001:db8::/32)').description('add (or update) a trusted peer')).option(
+      '--group <name>',
+      'a group name for routing scripts (ctx.isTrusted(name))',
+    ),
+  ).action((address: string, options) => peerAdd(address, options, out));
+  withStoreOptions(peerMatch(peer.command('del').argument('<address>').description('delete a stored trusted peer (with the --transport and --port it was added with)'))).action(
+    (address: string, options) => peerDel(address, options, out),
+  );
+  withStoreOptions(peer.command('list').description('list the trusted peers (configured and stored)')).action((options) => peerList(options, out));
+
   withStoreOptions(program.command('location').argument('[aor]', 'only the bindings of this address-of-record (user@domain)').description('show the current registrations (bindings)'))
     .action((aor: string | undefined, options) => location(aor, options, out));
+
+  program
+    .command('cert')
+    .description('TLS certificates for development')
+    .command('create')
+    .description('write a self-signed certificate and key (cert.pem, key.pem) for tls and wss listeners')
+    .requiredOption('--out <dir>', 'the directory to write cert.pem and key.pem to')
+    .option('--name <host>', 'a name or IP address the certificate is for, repeatable (default: localhost, 127.0.0.1, ::1)', collect)
+    .option('--days <n>', 'how long it is valid (default 365)')
+    .option('--force', 'replace existing files')
+    .action((options) => certCreate(options, out));
 
   return program;
 }

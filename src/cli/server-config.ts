@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import type { ServerConfig } from '../app.ts';
 import type { SiplineConfig } from '../config/index.ts';
 import type { Domain } from '../store/index.ts';
@@ -30,8 +31,46 @@ export function toServerConfig(config: SiplineConfig): ServerConfig {
     timers: { T1: config.timers.t1, T2: config.timers.t2, T4: config.timers.t4 },
     names: config.names,
     advertisedHost: config.advertise,
+    tls: tlsSettings(config.tls),
     topologyHiding: { enabled: config.topology_hiding.enabled, secret: config.topology_hiding.secret },
+    security: securitySettings(config.security),
+    limits: {
+      maxMessageSize: config.limits.max_message_size,
+      maxHeaders: config.limits.max_headers,
+      maxVias: config.limits.max_vias,
+      maxConnectionsPerSource: config.limits.max_connections_per_source,
+      idleTimeoutSec: config.limits.idle_timeout_sec,
+      messageTimeoutSec: config.limits.message_timeout_sec,
+    },
     logLevel: config.log.level,
+  };
+}
+
+function securitySettings(s: SiplineConfig['security']): ServerConfig['security'] {
+  return {
+    flood: { requests: s.flood.requests, windowSec: s.flood.window_sec, banSec: s.flood.ban_sec, action: s.flood.action },
+    authFailures: { maxFailures: s.auth_failures.max_failures, windowSec: s.auth_failures.window_sec, blockSec: s.auth_failures.block_sec, maxBlockSec: s.auth_failures.max_block_sec },
+    maxCallsPerUser: s.max_calls_per_user,
+    // `address` is a required key of a peer mapping: the schema rejected entries without it
+    trustedPeers: s.trusted_peers.map((p) => ({ address: p.address as string, transport: p.transport, port: p.port, group: p.group })),
+  };
+}
+
+/** The PEM files of `tls` read (the loader checked that they exist); undefined without a certificate. */
+function tlsSettings(t: SiplineConfig['tls']): ServerConfig['tls'] {
+  if (t.certificate === undefined || t.private_key === undefined) return undefined;
+  return {
+    certificate: readFileSync(t.certificate),
+    privateKey: readFileSync(t.private_key),
+    minVersion: t.min_version,
+    domains: Object.fromEntries(
+      Object.entries(t.domains).map(([name, d]) => [name.toLowerCase(), { certificate: readFileSync(d.certificate as string), privateKey: readFileSync(d.private_key as string) }]),
+    ),
+    verifyClients: t.verify_clients,
+    ca: t.ca === undefined ? undefined : readFileSync(t.ca),
+    trustedPeers: t.trusted_peers,
+    verifyServer: t.verify_server,
+    handshakeTimeoutMs: t.handshake_timeout,
   };
 }
 

@@ -4,7 +4,7 @@
  * reported with the key path (or the flag or variable), the bad value and what is allowed. The
  * only module of sipline that reads process.env.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Node } from 'yaml';
 import { type Field, type FieldDoc, formatPath, type Issue, INVALID, type ObjectField, type Path, type Shape } from './fields.ts';
@@ -64,6 +64,7 @@ export function loadConfig(options: LoadOptions = {}): LoadedConfig {
     const value = config[key];
     if (value !== undefined) config[key] = resolve(key in fromFile ? fileDir : cwd, value);
   }
+  resolveTlsFiles(config.tls, fileDir);
 
   // environment variables, then flags: each value checked by the key's own field
   const problems: string[] = [];
@@ -167,6 +168,49 @@ function crossCheck(config: SiplineConfig): Issue[] {
     range(['registrar', 'domains', name], d.min_expires ?? r.min_expires, d.max_expires ?? r.max_expires, d.default_expires ?? r.default_expires);
   }
   if (config.timers.t1 > config.timers.t2) issues.push({ path: ['timers', 't1'], text: `${config.timers.t1} is above timers.t2 (${config.timers.t2})` });
+  issues.push(...tlsProblems(config));
+  return issues;
+}
+
+/** The files of `tls` (set in the config file only) are relative to the file's directory. */
+function resolveTlsFiles(t: SiplineConfig['tls'], base: string): void {
+  if (t.certificate !== undefined) t.certificate = resolve(base, t.certificate);
+  if (t.private_key !== undefined) t.private_key = resolve(base, t.private_key);
+  if (t.ca !== undefined) t.ca = resolve(base, t.ca);
+  for (const d of Object.values(t.domains)) {
+    d.certificate = resolve(base, d.certificate as string);
+    d.private_key = resolve(base, d.private_key as string);
+  }
+}
+
+/** TLS settings that cannot work together: a tls/wss listener without a certificate, client verification without a CA, missing files. */
+function tlsProblems(config: SiplineConfig): Issue[] {
+  const issues: Issue[] = [];
+  const t = config.tls;
+  const secure = config.listen.filter((l) => l.protocol === 'tls' || l.protocol === 'wss');
+  if (secure.length > 0 && (t.certificate === undefined || t.private_key === undefined)) {
+    const spec = `${secure[0].protocol}:${secure[0].host}:${secure[0].port}`;
+    issues.push({ path: ['listen'], text: `the ${secure[0].protocol} listener ${spec} needs tls.certificate and tls.private_key (\`sipline cert create\` makes a pair for development)` });
+  }
+  if ((t.certificate === undefined) !== (t.private_key === undefined)) {
+    issues.push({ path: ['tls', t.certificate === undefined ? 'certificate' : 'private_key'], text: 'is missing: tls.certificate and tls.private_key go together' });
+  }
+  if (t.verify_clients !== 'none' && t.ca === undefined) {
+    issues.push({ path: ['tls', 'verify_clients'], text: `${JSON.stringify(t.verify_clients)} needs tls.ca, the CA that client certificates must chain to` });
+  }
+  if (t.trusted_peers.length > 0 && t.verify_clients === 'none') {
+    issues.push({ path: ['tls', 'trusted_peers'], text: 'has no effect with tls.verify_clients "none": use optional or required' });
+  }
+  const file = (path: Path, value: string | undefined) => {
+    if (value !== undefined && !existsSync(value)) issues.push({ path, text: `${JSON.stringify(value)}: no such file` });
+  };
+  file(['tls', 'certificate'], t.certificate);
+  file(['tls', 'private_key'], t.private_key);
+  file(['tls', 'ca'], t.ca);
+  for (const [name, d] of Object.entries(t.domains)) {
+    file(['tls', 'domains', name, 'certificate'], d.certificate);
+    file(['tls', 'domains', name, 'private_key'], d.private_key);
+  }
   return issues;
 }
 

@@ -17,10 +17,42 @@ export function hostProblem(text: string): string | null {
   return 'is not a host name or IP address';
 }
 
+/** A PEM file; relative to the config file's directory (resolved by the loader). */
+const pemFile = (description: string) => string({ description, type: 'file' });
+
+/** An IP address or a CIDR block (10.0.0.0/8, 2001:db8::/32). */
+export function addressBlockProblem(text: string): string | null {
+  const slash = text.indexOf('/');
+  const family = isIP(slash < 0 ? text : text.slice(0, slash));
+  if (family === 0) return 'is not an IP address or CIDR block like 10.0.0.0/8 or 2001:db8::/32';
+  const bits = family === 4 ? 32 : 128;
+  if (slash >= 0 && !(/^\d{1,3}$/.test(text.slice(slash + 1)) && Number(text.slice(slash + 1)) <= bits)) return `has a prefix length that is not 0 to ${bits}`;
+  return null;
+}
+
+const trustedPeer = object(
+  {
+    address: string({
+      type: 'address',
+      allowed: 'an IPv4 or IPv6 address or CIDR block',
+      validate: addressBlockProblem,
+      description: 'The peer\'s source address, or a block of them (10.0.0.0/8, 2001:db8::/32).',
+    }),
+    transport: choice(['udp', 'tcp', 'tls', 'ws', 'wss'], { description: 'Only requests over this transport; any transport when absent.' }),
+    port: integer({ min: 1, max: 65535, unit: 'port numbers', description: 'Only requests from this source port; any port when absent.' }),
+    group: string({ description: 'A group name for routing scripts (ctx.isTrusted(\'carrier1\')).' }),
+  },
+  { description: 'A trusted peer.', required: ['address'] },
+);
+
 const domainName = (description: string) => string({ description, type: 'host name', allowed: 'a host name or IP address', validate: hostProblem });
 
 const listenSpec: Field<ListenSpec> = {
-  doc: { type: 'string', description: 'A listener.', allowed: 'PROTOCOL:HOST[:PORT] (udp or tcp; IPv6 in brackets; port 5060 when absent)' },
+  doc: {
+    type: 'string',
+    description: 'A listener.',
+    allowed: 'PROTOCOL:HOST[:PORT] (udp, tcp, tls, ws or wss; IPv6 in brackets; when the port is absent 5060 for udp and tcp, 5061 for tls, 8080 for ws, 8443 for wss)',
+  },
   check(value, path, issues) {
     const r = typeof value === 'string' ? readListenSpec(value) : 'is not a string like udp:0.0.0.0:5060';
     if (typeof r === 'string') {
@@ -62,7 +94,8 @@ export const configSchema = object(
       minItems: 1,
       type: 'list of strings',
       flag: '--listen',
-      description: 'Where the server listens for SIP, one entry per socket: udp or tcp, an IPv4 address, an [IPv6] address or a host name, and a port.',
+      description:
+        'Where the server listens for SIP, one entry per socket: udp, tcp, tls (SIP over TLS, RFC 3261 §26), ws or wss (SIP over WebSocket, RFC 7118, for browsers and WebRTC clients), an IPv4 address, an [IPv6] address or a host name, and a port. tls and wss listeners need `tls.certificate` and `tls.private_key`.',
     }),
     domains: list(
       either(domainName('A domain name.'), domainEntry, {
@@ -160,6 +193,79 @@ export const configSchema = object(
       },
       { description: 'Topology hiding for requests leaving to untrusted networks.' },
     ),
+    security: object(
+      {
+        flood: object(
+          {
+            requests: integer({
+              min: 0,
+              max: 1_000_000,
+              unit: 'requests',
+              default: 200,
+              description: 'Requests one source address may send within `window_sec`; a source above it is banned (Kamailio pike). 0 turns flood protection off. Trusted peers are exempt.',
+            }),
+            window_sec: integer({ min: 1, max: 3600, unit: 'seconds', default: 2, description: 'The sliding window the request rate is measured over.' }),
+            ban_sec: integer({ min: 1, max: 86400, unit: 'seconds', default: 300, description: 'How long a source that flooded stays banned.' }),
+            action: choice(['drop', '503'], {
+              default: 'drop',
+              description: 'What a banned source gets: drop answers nothing and costs a map lookup per datagram; 503 parses its requests to answer 503 with Retry-After (the ban\'s rest); its stream connections are closed either way.',
+            }),
+          },
+          { description: 'Flood protection: a per-source request rate limit with a temporary ban list.' },
+        ),
+        auth_failures: object(
+          {
+            max_failures: integer({
+              min: 0,
+              max: 10000,
+              unit: 'failures',
+              default: 5,
+              description: 'Failed authentications (wrong password, unknown user) within `window_sec` that block a source address; a user is blocked after twice as many. 0 turns brute-force protection off.',
+            }),
+            window_sec: integer({ min: 1, max: 86400, unit: 'seconds', default: 60, description: 'The window failures are counted in.' }),
+            block_sec: integer({ min: 1, max: 86400, unit: 'seconds', default: 60, description: 'The first block; each further block of the same user or source lasts twice as long.' }),
+            max_block_sec: integer({ min: 1, max: 604800, unit: 'seconds', default: 3600, description: 'The longest block.' }),
+          },
+          { description: 'Brute-force protection for digest authentication: while blocked, attempts get the same challenge as a wrong password and are not verified.' },
+        ),
+        max_calls_per_user: integer({
+          min: 0,
+          max: 100000,
+          unit: 'calls',
+          default: 0,
+          description: 'Concurrent calls (INVITE until BYE) an authenticated user may have; more get 403. 0 is no limit.',
+        }),
+        trusted_peers: list(trustedPeer, {
+          default: [],
+          type: 'list of mappings {address, transport, port, group}',
+          description: 'Peers trusted by source address (Kamailio permissions), in addition to `sipline peer add`: the default script lets them call and relay without digest authentication, flood protection and the connection limit exempt them.',
+        }),
+      },
+      { description: 'Protection against floods, password guessing and toll fraud.' },
+    ),
+    limits: object(
+      {
+        max_message_size: integer({ min: 1500, max: 1048576, unit: 'octets', default: 65535, description: 'The largest message accepted on a stream transport (a larger one closes the connection); UDP is bounded by the datagram.' }),
+        max_headers: integer({ min: 16, max: 10000, unit: 'header fields', default: 256, description: 'The most header fields a message may have.' }),
+        max_vias: integer({ min: 2, max: 1000, unit: 'Via values', default: 70, description: 'The most Via values a request may carry (as many hops as Max-Forwards allows); more get 400.' }),
+        max_connections_per_source: integer({
+          min: 1,
+          max: 100000,
+          unit: 'connections',
+          default: 100,
+          description: 'The most TCP, TLS and WebSocket connections one source address may have open; more are closed at accept. Trusted peers are exempt.',
+        }),
+        idle_timeout_sec: integer({ min: 1, max: 86400, unit: 'seconds', default: 120, description: 'A stream connection without traffic for this long is closed.' }),
+        message_timeout_sec: integer({
+          min: 1,
+          max: 3600,
+          unit: 'seconds',
+          default: 10,
+          description: 'A message on a stream must be complete this long after its first octet, or the connection is closed (slow senders, slowloris).',
+        }),
+      },
+      { description: 'Limits on what a peer can make the server hold.' },
+    ),
     names: list(domainName('A host name or IP address.'), {
       default: [],
       type: 'list of host names',
@@ -171,6 +277,38 @@ export const configSchema = object(
       validate: hostProblem,
       description: 'The host written into Via and Record-Route when a listener is bound to 0.0.0.0 or ::.',
     }),
+    tls: object(
+      {
+        certificate: pemFile('The server certificate (PEM, chain included) of the tls and wss listeners, also shown to TLS servers that ask us for a client certificate. `sipline cert create` makes one for development.'),
+        private_key: pemFile('The private key of `certificate` (PEM, unencrypted).'),
+        min_version: choice(['TLSv1.2', 'TLSv1.3'], { default: 'TLSv1.2', description: 'The oldest TLS version accepted, in and out; older clients are refused during the handshake.' }),
+        domains: record(
+          domainName('A server name.'),
+          object(
+            { certificate: pemFile('The certificate for this name (PEM).'), private_key: pemFile('Its private key (PEM).') },
+            { description: 'The certificate of one server name.', required: ['certificate', 'private_key'] },
+          ),
+          { description: 'Certificates by server name, picked by the name a client asks for (SNI, RFC 6066 §3); `*.example.com` matches one label. Other clients get `certificate`.' },
+        ),
+        verify_clients: choice(['none', 'optional', 'required'], {
+          default: 'none',
+          description:
+            'Client certificates (mutual TLS, for peering trunks): none asks for none; optional asks, accepts clients without one, and refuses a certificate that does not chain to `ca` or names no trusted peer; required refuses clients without such a certificate too.',
+        }),
+        ca: pemFile("CA certificates (PEM) that client certificates and the certificates of TLS servers we connect to must chain to. The system's CAs verify servers when absent."),
+        trusted_peers: list(string({ description: 'A peer name.' }), {
+          default: [],
+          type: 'list of names',
+          description: 'The peers allowed in with a client certificate: a name in its subjectAltName or subject CN. Empty: any certificate that chains to `ca`.',
+        }),
+        verify_server: boolean({
+          default: true,
+          description: 'Verify the certificate of TLS servers we connect to (sips: and transport=tls targets) against `ca` and their name or address. Turn off for development only.',
+        }),
+        handshake_timeout: integer({ min: 100, max: 120000, unit: 'milliseconds', default: 10000, description: 'A TLS or WebSocket handshake must finish within this time.' }),
+      },
+      { description: 'TLS for the tls and wss listeners and for outgoing TLS connections (RFC 3261 §26, RFC 5630). File paths are relative to the config file.' },
+    ),
   },
   { description: 'The sipline configuration file.' },
 );

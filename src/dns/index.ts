@@ -1,1 +1,1 @@
-export { resolveUri, resolveNumericUri } from './resolver.ts';
+export { resolveUri, resolveNumericUri, uriProtocol } from './resolver.ts';

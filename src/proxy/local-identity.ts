@@ -65,7 +65,8 @@ export class LocalIdentity {
       this.listeners.find((x) => x.protocol === protocol) ??
       this.listeners[0];
     const uri = new SipUri('sip', null, null, l.advertisedHost, l.port);
-    if (protocol !== 'udp') uri.params.set('transport', protocol);
+    // RFC 7118 §5: one URI transport value, "ws", stands for WS and WSS (the port tells them apart here)
+    if (protocol !== 'udp') uri.params.set('transport', protocol === 'wss' ? 'ws' : protocol);
     uri.params.set('lr');
     return uri;
   }

@@ -1,12 +1,13 @@
 import { randomToken, type Logger, silentLogger } from '../shared/index.ts';
 import { resolveNumericUri, resolveUri } from '../dns/index.ts';
-import { createResponse, NameAddress, type ResponseOptions, type SipRequest, type SipResponse } from '../sip/index.ts';
+import { createResponse, NameAddress, type ResponseOptions, type SipRequest, type SipResponse, type Uri } from '../sip/index.ts';
 import type { ServerTransactionHandle, TransactionLayer, TransactionUser } from '../transaction/index.ts';
 import { addressFamily, type Destination, type Flow } from '../transport/index.ts';
 import type { LocalIdentity } from './local-identity.ts';
 import { isLooped, loopHash, proxyBranch } from './loop-detection.ts';
 import { validateProxyRequest } from './request-validation.ts';
 import { Branch, ResponseContext, type BranchStarter, type ResponseHooks } from './response-context.ts';
+import { FlowTokens } from './flow-token.ts';
 import { preprocessRoute } from './route-processing.ts';
 import { TopologyHiding, TopologyTokenError, type RestoredTopology } from './topology-hiding.ts';
 import type { Target } from './target.ts';
@@ -42,6 +43,11 @@ export class ProxyRequest {
    */
   readonly spiral: boolean;
   context: ResponseContext | null = null;
+  /**
+   * The connection named by a flow token in a Route of ours that this request followed
+   * (FlowTokens): where it goes when it is forwarded to its Request-URI with no Route left.
+   */
+  flowRoute: Destination | undefined;
   /**
    * Forward without disclosing the Via, Record-Route and Contact of either side (TopologyHiding).
    * Set for requests of a hidden dialog, by the proxy's configuration, or by the routing script.
@@ -137,6 +143,7 @@ export class ProxyCore {
   private readonly timerCMs: number;
   private readonly logger: Logger;
   private readonly topology: TopologyHiding;
+  private readonly flowTokens: FlowTokens;
   private readonly hideByDefault: boolean;
 
   constructor(
@@ -148,6 +155,7 @@ export class ProxyCore {
     this.timerCMs = options.timerCMs ?? 181_000;
     this.logger = options.logger ?? silentLogger;
     this.topology = new TopologyHiding(identity, options.topologySecret);
+    this.flowTokens = new FlowTokens();
     this.hideByDefault = options.hideTopology ?? false;
   }
 
@@ -183,10 +191,12 @@ export class ProxyCore {
     }
     const top = request.vias[0];
     const spiral = top !== undefined && this.identity.isLocalSentBy(top.host, top.port) && this.identity.isLocalAddress(tx.flow.address);
-    const routedByUs = preprocessRoute(request, this.identity);
+    const removed: Uri[] = [];
+    const routedByUs = preprocessRoute(request, this.identity, removed);
     if (restored !== null) this.topology.applyRoutes(request, restored);
     const hide = restored !== null || (this.hideByDefault && request.method !== 'REGISTER');
     const proxied = new ProxyRequest(this, request, tx, routedByUs || restored !== null, spiral, hide);
+    if (removed.length > 0) proxied.flowRoute = this.flowTokens.nextHop(removed, tx.flow);
     this.onRequest(proxied);
   }
 
@@ -274,16 +284,24 @@ export class ProxyCore {
       request.popRoute();
       request.setUri(top.uri);
     }
-    const destination = target.destination ?? resolveNumericUri(nextHopUri) ?? (await resolveUri(nextHopUri));
+    const destination =
+      target.destination ??
+      (proxied.flowRoute !== undefined && !request.has('route') && target.uri.toString() === proxied.request.uri.toString() ? proxied.flowRoute : undefined) ??
+      resolveNumericUri(nextHopUri) ??
+      (await resolveUri(nextHopUri));
     if (proxied.hideTopology) {
       this.topology.hideRequest(request, destination);
     } else if (options.recordRoute && request.method !== 'REGISTER') {
       const inbound = proxied.flow;
       const inFamily = addressFamily(inbound.address);
       const outFamily = addressFamily(destination.address);
-      const inUri = this.identity.recordRoute(inbound.protocol, inFamily);
-      const outUri = this.identity.recordRoute(destination.protocol, outFamily);
-      // double Record-Route when the request changes transport or address family (RFC 5658)
+      let inUri = this.identity.recordRoute(inbound.protocol, inFamily);
+      let outUri = this.identity.recordRoute(destination.protocol, outFamily);
+      // the side of a client reachable over its own connection only names that connection (FlowTokens);
+      // the outbound side only when the target is such a client's registered flow
+      if (inbound.connection !== undefined && FlowTokens.wanted(inbound.protocol)) inUri = this.flowTokens.stamp(inUri, inbound);
+      if (target.destination !== undefined && FlowTokens.wanted(destination.protocol)) outUri = this.flowTokens.stamp(outUri, destination);
+      // double Record-Route when the request changes transport or address family (RFC 5658), or carries flow tokens
       if (inUri !== outUri) request.prependRecordRoute(inUri);
       request.prependRecordRoute(outUri);
     }
@@ -304,7 +322,7 @@ export class ProxyCore {
   }
 
   /** ACK for a 2xx (§16.11 / §13.2.2.4): routed by its Route headers, statelessly. */
-  private relayAck(ack: SipRequest, _flow: Flow): void {
+  private relayAck(ack: SipRequest, flow: Flow): void {
     let restored: RestoredTopology | null;
     try {
       restored = this.topology.restoreRequest(ack);
@@ -312,10 +330,12 @@ export class ProxyCore {
       if (!(err instanceof TopologyTokenError)) throw err;
       return; // a forged token: there is nobody to tell, an ACK gets no response
     }
-    preprocessRoute(ack, this.identity);
+    const removed: Uri[] = [];
+    preprocessRoute(ack, this.identity, removed);
     if (restored !== null) this.topology.applyRoutes(ack, restored);
     if (!ack.has('route') && this.identity.isLocalUri(ack.uri)) return; // an ACK for us
-    this.relayStateless(ack, undefined, restored !== null);
+    const flowRoute = removed.length > 0 && !ack.has('route') ? this.flowTokens.nextHop(removed, flow) : undefined;
+    this.relayStateless(ack, flowRoute === undefined ? undefined : { uri: ack.uri, destination: flowRoute }, restored !== null);
   }
 
   /**

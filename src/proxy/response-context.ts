@@ -45,6 +45,8 @@ export interface ResponseHooks {
    * failover, a diversion, voicemail), or nothing to send the best response upstream.
    */
   onFailure?(best: SipResponse, context: ResponseContext): Target[] | void | Promise<Target[] | void>;
+  /** The final response that went upstream: the first 2xx, or the one chosen when every branch failed. */
+  onFinal?(response: SipResponse): void;
 }
 
 /**
@@ -104,6 +106,7 @@ export class ResponseContext {
       this.finalSent = true;
       this.server.respond(response);
       if (first) {
+        this.hooks.onFinal?.(response);
         this.cancelPending();
         this.starter.finished();
       }
@@ -184,6 +187,7 @@ export class ResponseContext {
     if (this.finalSent) return;
     this.finalSent = true;
     this.server.respond(response);
+    this.hooks.onFinal?.(response);
     this.cancelPending();
     this.starter.finished();
     this.retireWhenSettled();

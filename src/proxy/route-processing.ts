@@ -1,4 +1,4 @@
-import { parseNameAddress, type SipRequest } from '../sip/index.ts';
+import { parseNameAddress, type SipRequest, type Uri } from '../sip/index.ts';
 import type { LocalIdentity } from './local-identity.ts';
 
 /**
@@ -6,11 +6,13 @@ import type { LocalIdentity } from './local-identity.ts';
  * - a Request-URI that is ours came from a strict router: restore the real Request-URI from the
  *   last Route value and remove it;
  * - a top Route that is ours is removed (twice for a double Record-Route).
- * Returns whether a Route of ours was removed (the request follows a Record-Route we inserted).
+ * Returns whether a Route of ours was removed (the request follows a Record-Route we inserted);
+ * the URIs of ours removed are added to `removed` when given (they may carry flow tokens).
  */
-export function preprocessRoute(request: SipRequest, identity: LocalIdentity): boolean {
+export function preprocessRoute(request: SipRequest, identity: LocalIdentity, removed?: Uri[]): boolean {
   let routed = false;
   if (identity.isLocalUri(request.uri) && request.has('route')) {
+    removed?.push(request.uri);
     const routes = request.getAll('route');
     const last = parseNameAddress(routes[routes.length - 1], 'Route');
     request.setUri(last.uri);
@@ -21,6 +23,7 @@ export function preprocessRoute(request: SipRequest, identity: LocalIdentity): b
   for (let i = 0; i < 2; i++) {
     const top = request.routes[0];
     if (top === undefined || !identity.isLocalUri(top.uri)) break;
+    removed?.push(top.uri);
     request.popRoute();
     routed = true;
   }

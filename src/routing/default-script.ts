@@ -6,15 +6,20 @@
  *  1. in-dialog requests follow the route set we Record-Routed (loose routing);
  *  2. OPTIONS to the server itself is answered here (keep-alives, monitoring);
  *  3. REGISTER for a served domain is digest-authenticated, then saved in the location service;
- *  4. INVITE, MESSAGE, SUBSCRIBE and PUBLISH from a local user (a From of a served domain) are
- *     authenticated (407) before they go anywhere;
- *  5. requests to a served domain go to the user's registered contacts (404 for unknown users,
- *     480 when the user has no binding), in parallel for equal q values, by q value otherwise;
- *  6. requests to other domains are relayed only for authenticated local users: no open relay.
+ *  4. every other request from a local user (a From of a served domain) is authenticated (407)
+ *     before it goes anywhere, unless it comes from a trusted peer (security.trusted_peers,
+ *     `sipline peer add`); an INVITE then counts against security.max_calls_per_user;
+ *  5. requests to a served domain go to the user's registered contacts, in parallel for equal q
+ *     values, by q value otherwise; a user who cannot be reached gets 404, whether unknown or
+ *     without a binding, unless the caller is one of ours (then 404 unknown, 480 not registered);
+ *  6. requests to other domains are relayed only for authenticated local users and trusted
+ *     peers: no open relay.
+ *
+ * Nothing here tells a scanner (sipvicious svwar) which users exist: REGISTER and requests
+ * claiming a local sender get the same challenge for every user, and the same 401/407 after
+ * wrong credentials (authenticate() also blocks password guessers, security.auth_failures).
  */
 import type { RequestContext, RoutingScript } from './index.ts';
-
-const AUTHENTICATED_METHODS = new Set(['INVITE', 'MESSAGE', 'SUBSCRIBE', 'PUBLISH', 'REFER']);
 
 async function onRequest(ctx: RequestContext): Promise<void> {
   const method = ctx.method;
@@ -46,9 +51,12 @@ async function onRequest(ctx: RequestContext): Promise<void> {
     return;
   }
 
-  // 4. Local senders prove who they are.
-  if (ctx.fromDomain !== undefined && AUTHENTICATED_METHODS.has(method)) {
+  // 4. Local senders prove who they are (a carrier trunk or gateway that is a trusted peer need
+  // not); a request that only claims a local user would otherwise reach, and reveal, its targets.
+  const trusted = ctx.isTrusted();
+  if (ctx.fromDomain !== undefined && !trusted) {
     if (!(await ctx.authenticate('proxy'))) return;
+    if (!ctx.limitCalls()) return;
   }
 
   ctx.recordRoute();
@@ -59,21 +67,19 @@ async function onRequest(ctx: RequestContext): Promise<void> {
       ctx.reply(method === 'OPTIONS' ? 200 : 404);
       return;
     }
-    if (!(await ctx.userExists())) {
-      ctx.reply(404);
-      return;
-    }
-    const targets = ctx.lookup();
+    const exists = await ctx.userExists();
+    const targets = exists ? ctx.lookup() : [];
     if (targets.length === 0) {
-      ctx.reply(480);
+      // 404 for one and 480 for the other would tell a stranger which users exist
+      ctx.reply(exists && (ctx.authenticatedUser !== undefined || trusted) ? 480 : 404);
       return;
     }
     ctx.relay(targets);
     return;
   }
 
-  // 6. Elsewhere: only for our authenticated users.
-  if (ctx.authenticatedUser === undefined) {
+  // 6. Elsewhere: only for our authenticated users and trusted peers.
+  if (ctx.authenticatedUser === undefined && !trusted) {
     ctx.reply(403, { reason: 'Relaying Denied' });
     return;
   }

@@ -5,8 +5,9 @@ import type { DigestAuthenticator, AuthKind } from '../services/auth/index.ts';
 import type { DomainDirectory } from '../services/domains/index.ts';
 import type { LocationService } from '../services/location/index.ts';
 import type { Registrar, RegistrarPolicy } from '../services/registrar/index.ts';
+import type { SecurityService, TrustedPeer } from '../services/security/index.ts';
 import type { Domain, SubscriberRepository } from '../store/ports.ts';
-import type { Destination, Flow } from '../transport/index.ts';
+import { isReliable, isWebSocket, protocolNamed, type Destination, type Flow, type TransportProtocol } from '../transport/index.ts';
 
 /** The services a routing script reaches through its context. */
 export interface RoutingServices {
@@ -18,6 +19,8 @@ export interface RoutingServices {
   registrarPolicy(domain: Domain): RegistrarPolicy;
   /** Whether a URI names this server itself (listen address or proxy name). */
   isLocalUri(uri: Uri): boolean;
+  /** Trusted peers, brute-force protection for authenticate(), the concurrent call limit. */
+  security: SecurityService;
   logger: Logger;
 }
 
@@ -35,6 +38,10 @@ export class RequestContext {
   authenticatedUser: AuthenticatedUser | undefined;
   private recordRouteWanted = false;
   private dropped = false;
+  /** The trusted-peer entry of the source, once looked up (null: none). */
+  private peer: TrustedPeer | null | undefined;
+  /** The Call-ID of an INVITE counted by limitCalls(), until its final response. */
+  private countedCall: string | undefined;
 
   constructor(
     private readonly proxied: ProxyRequest,
@@ -99,6 +106,7 @@ export class RequestContext {
   }
 
   reply(status: number, options: ResponseOptions = {}): SipResponse {
+    if (status >= 200) this.callAnswered(status);
     return this.proxied.reply(status, options);
   }
 
@@ -107,12 +115,58 @@ export class RequestContext {
    * answered at once (OPTIONS keep-alives, rejections); a retransmission is answered again.
    */
   replyStateless(status: number, options: ResponseOptions = {}): SipResponse {
+    this.callAnswered(status);
     return this.proxied.replyStateless(status, options);
   }
 
   /** Ends processing without an answer (the request is silently discarded). */
   drop(): void {
+    this.callAnswered(0);
     this.dropped = true;
+  }
+
+  /**
+   * The trusted-peer entry the request's source matches (Kamailio allow_source_address): by
+   * address or CIDR block, and transport and source port where the entry names them.
+   */
+  get trustedPeer(): TrustedPeer | undefined {
+    if (this.peer === undefined) {
+      const flow = this.source;
+      this.peer = this.services.security.trustedPeer(flow.address, flow.protocol, flow.port) ?? null;
+    }
+    return this.peer ?? undefined;
+  }
+
+  /** Whether the source is a trusted peer, of the given group when one is named. */
+  isTrusted(group?: string): boolean {
+    if (group === undefined) return this.trustedPeer !== undefined;
+    const flow = this.source;
+    return this.services.security.trustedPeer(flow.address, flow.protocol, flow.port, group) !== undefined;
+  }
+
+  /**
+   * The concurrent call limit (security.max_calls_per_user) for an INVITE of the authenticated
+   * user: false, after answering 403, when the user has as many calls as allowed. Otherwise the
+   * call counts from now until the INVITE fails or a BYE ends it. True for anything else (no
+   * authenticated user, another method, no limit configured).
+   */
+  limitCalls(): boolean {
+    const user = this.authenticatedUser;
+    if (user === undefined || this.method !== 'INVITE' || this.inDialog) return true;
+    const callId = this.request.callId;
+    if (!this.services.security.admitCall(`${user.username}@${user.domain}`, callId)) {
+      this.reply(403, { reason: 'Too Many Calls' });
+      return false;
+    }
+    this.countedCall = callId;
+    return true;
+  }
+
+  /** The counted call got its final response (0: none will come): established by a 2xx, ended otherwise. */
+  private callAnswered(status: number): void {
+    if (this.countedCall === undefined) return;
+    this.services.security.callAnswered(this.countedCall, status);
+    this.countedCall = undefined;
   }
 
   /**
@@ -128,6 +182,17 @@ export class RequestContext {
       this.reply(403, { reason: 'Domain Not Served' });
       return false;
     }
+    const challenge = (stale: boolean) => {
+      this.reply(kind === 'www' ? 401 : 407, { headers: this.services.auth.challenge(domain.realm, kind, stale) });
+      return false;
+    };
+    // Brute-force protection counts per account guessed (the credentials' username, which a
+    // guesser varies, else the party's) and per source address. While either is blocked the
+    // credentials are not verified: the answer is the challenge a wrong password gets, so a
+    // guesser cannot tell the block from a miss, nor a right guess from a wrong one.
+    const source = this.source.address;
+    const guessed = `${this.services.auth.credentialsUsername(this.request, domain.realm, kind) ?? party.userDecoded}@${domain.name}`;
+    if (this.services.security.authBlocked(guessed, source)) return challenge(false);
     // a spiral through this proxy carries the credentials it was authenticated with on its first
     // pass, nonce count included: that repetition is not a replay (§16.6 step 8)
     const result = await this.services.auth.verify(
@@ -138,9 +203,12 @@ export class RequestContext {
       { repeatAllowed: this.proxied.spiral },
     );
     if (!result.ok) {
-      this.reply(kind === 'www' ? 401 : 407, { headers: this.services.auth.challenge(domain.realm, kind, result.reason === 'stale') });
-      return false;
+      // only credentials that were there and wrong are a failure: not the first request without
+      // any, nor a right password on an expired nonce
+      if (result.reason === 'failed') this.services.security.authFailed(guessed, source);
+      return challenge(result.reason === 'stale');
     }
+    this.services.security.authSucceeded(guessed, source);
     if (party.userDecoded !== result.username) {
       this.reply(403, { reason: 'Identity Mismatch' });
       return false;
@@ -229,9 +297,15 @@ export class RequestContext {
     else if (Array.isArray(targets)) list = targets;
     else list = [{ uri: targets }];
     const hooks = this.forwardHooks(this);
+    const counted = this.countedCall;
+    this.countedCall = undefined;
     return this.proxied.forward(list, {
       recordRoute: this.recordRouteWanted,
-      hooks: { onResponse: hooks.onReply ? (r) => hooks.onReply?.(r) : undefined, onFailure: hooks.onFailure },
+      hooks: {
+        onResponse: hooks.onReply ? (r) => hooks.onReply?.(r) : undefined,
+        onFailure: hooks.onFailure,
+        onFinal: counted === undefined ? undefined : (r) => this.services.security.callAnswered(counted, r.status),
+      },
     });
   }
 
@@ -240,6 +314,8 @@ export class RequestContext {
    * transaction state kept; responses are relayed back statelessly (RFC 3261 §16.11).
    */
   forwardStateless(target?: Target | string): void {
+    // without transaction state its final response is never seen: the call is not counted
+    this.callAnswered(0);
     this.proxied.forwardStateless(typeof target === 'string' ? { uri: parseUri(target) } : target);
   }
 }
@@ -273,11 +349,31 @@ export class FailureContext {
   }
 }
 
-/** A binding that registered over TCP is reached over that connection (its source address). */
+/**
+ * A binding that registered over a connection (TCP, TLS, WS, WSS) and whose contact asks for that
+ * transport is reached over the same connection, found by its source address (`received`):
+ * RFC 3261 §18 connection reuse, and the only way at all to a WebSocket client, whose contact
+ * host is an unresolvable `.invalid` name (RFC 7118 §5). UDP bindings go to their contact.
+ */
 function registeredFlow(received: string | null, contact: Uri): Destination | undefined {
-  if (received === null || !(contact instanceof SipUri) || contact.transport !== 'tcp' || !received.startsWith('tcp:')) return undefined;
-  const rest = received.slice(4);
+  if (received === null || !(contact instanceof SipUri)) return undefined;
+  const colon1 = received.indexOf(':');
+  const protocol = protocolNamed(received.slice(0, colon1));
+  if (protocol === undefined || !isReliable(protocol) || !sameTransport(contact, protocol)) return undefined;
+  const rest = received.slice(colon1 + 1);
   const colon = rest.lastIndexOf(':');
   const host = rest.slice(0, colon).replace(/^\[|\]$/g, '');
-  return { protocol: 'tcp', address: host, port: Number(rest.slice(colon + 1)) };
+  return { protocol, address: host, port: Number(rest.slice(colon + 1)) };
+}
+
+/**
+ * Whether a contact asks for the transport it registered over: its transport parameter, `sips`
+ * meaning TLS (RFC 5630 §3.1.3), and "ws" standing for WS and WSS alike (RFC 7118 §5).
+ */
+function sameTransport(contact: SipUri, registeredOver: TransportProtocol): boolean {
+  const named = contact.transport === undefined ? (contact.scheme === 'sips' ? 'tls' : 'udp') : protocolNamed(contact.transport);
+  if (named === undefined) return false;
+  if (isWebSocket(registeredOver)) return isWebSocket(named);
+  if (registeredOver === 'tls') return named === 'tls' || (contact.scheme === 'sips' && named === 'tcp');
+  return named === registeredOver;
 }

@@ -30,6 +30,8 @@ export class RoutingEngine {
   }
 
   handle(proxied: ProxyRequest): void {
+    // a BYE ends a call for the concurrent call limit, whatever the script then does with it
+    if (proxied.request.method === 'BYE') this.services.security.callEnded(proxied.request.callId);
     const script = this.script;
     const ctx = new RequestContext(proxied, this.services, () => ({
       onReply: script.onReply ? (response) => this.safe(() => script.onReply?.(new ReplyContext(proxied.request, response)), proxied) : undefined,

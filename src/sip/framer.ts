@@ -39,6 +39,12 @@ export class StreamFramer {
     return this.pending.length;
   }
 
+  /** Whether a message has begun and is not complete yet (buffered CRLF keep-alive octets are none). */
+  get inMessage(): boolean {
+    const first = this.pending.length > 0 ? this.pending[0] : 13;
+    return first !== 13 && first !== 10;
+  }
+
   push(chunk: Buffer): FramedItem[] {
     this.pending = this.pending.length === 0 ? chunk : Buffer.concat([this.pending, chunk]);
     const out: FramedItem[] = [];

@@ -42,6 +42,17 @@ export interface StoredBinding {
   updatedAt: number;
 }
 
+/**
+ * A trusted peer as stored (`sipline peer add`): an address or CIDR block, optionally one
+ * transport and source port, and a group name. Null means "any" / "none".
+ */
+export interface StoredPeer {
+  address: string;
+  transport: string | null;
+  port: number | null;
+  group: string | null;
+}
+
 export interface SubscriberRepository {
   getSubscriber(username: string, domain: string): Promise<Subscriber | undefined>;
   putSubscriber(subscriber: Subscriber): Promise<void>;
@@ -63,7 +74,15 @@ export interface BindingRepository {
   writeBindings(upserts: StoredBinding[], removals: Array<{ aor: string; contact: string }>): Promise<void>;
 }
 
-export interface Store extends SubscriberRepository, DomainRepository, BindingRepository {
+/** Trusted peers (Kamailio's permissions address table); an entry is keyed by address, transport and port. */
+export interface TrustedPeerRepository {
+  listPeers(): Promise<StoredPeer[]>;
+  /** Inserts, or replaces the group of, the entry with the same address, transport and port. */
+  putPeer(peer: StoredPeer): Promise<void>;
+  deletePeer(address: string, transport: string | null, port: number | null): Promise<boolean>;
+}
+
+export interface Store extends SubscriberRepository, DomainRepository, BindingRepository, TrustedPeerRepository {
   /**
    * A number that changes when another process changed the data (provisioning from the CLI while
    * the server runs), so caches know when to reload.

@@ -1,28 +1,28 @@
+import type { Connection } from './connection.ts';
 import { destinationKey, type Destination } from './flow.ts';
-import type { StreamConnection } from './stream-connection.ts';
 
 /**
  * Open stream connections by remote address, so that responses and later requests to the same
  * peer reuse a connection instead of opening another (RFC 3261 §18.1.1, §18.2.2).
  */
 export class ConnectionTable {
-  private readonly byKey = new Map<string, StreamConnection>();
+  private readonly byKey = new Map<string, Connection>();
 
   get size(): number {
     return this.byKey.size;
   }
 
-  get(destination: Destination): StreamConnection | undefined {
+  get(destination: Destination): Connection | undefined {
     const c = this.byKey.get(destinationKey(destination));
     return c !== undefined && c.isOpen ? c : undefined;
   }
 
-  add(destination: Destination, connection: StreamConnection): void {
+  add(destination: Destination, connection: Connection): void {
     this.byKey.set(destinationKey(destination), connection);
   }
 
-  remove(connection: StreamConnection): void {
-    const key = destinationKey({ protocol: 'tcp', address: connection.remoteAddress, port: connection.remotePort });
+  remove(connection: Connection): void {
+    const key = destinationKey(connection.flow);
     if (this.byKey.get(key) === connection) this.byKey.delete(key);
     // an outbound connection may be filed under the target it was opened for
     for (const target of connection.aliases) {
@@ -31,7 +31,7 @@ export class ConnectionTable {
     }
   }
 
-  all(): IterableIterator<StreamConnection> {
+  all(): IterableIterator<Connection> {
     return new Set(this.byKey.values()).values();
   }
 }

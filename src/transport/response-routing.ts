@@ -1,5 +1,5 @@
 import type { Via } from '../sip/index.ts';
-import { defaultPort, type Destination, type TransportProtocol } from './flow.ts';
+import { defaultPort, protocolNamed, type Destination } from './flow.ts';
 
 /**
  * Where a response goes when it cannot (or need not) use the flow its request came on
@@ -7,10 +7,13 @@ import { defaultPort, type Destination, type TransportProtocol } from './flow.ts
  * - maddr: to that address, at the sent-by port (or 5060);
  * - unreliable unicast: to the received address (the request's source), at the rport value if
  *   present, otherwise the sent-by port;
- * - reliable, connection gone: a new connection to the received address at the sent-by port.
+ * - reliable, connection gone: a new connection to the received address at the sent-by port
+ *   (for WS and WSS there is none to open: the response is undeliverable, RFC 7118 §5).
+ * Throws for a transport we do not have.
  */
 export function responseDestination(via: Via): Destination {
-  const protocol = via.transport.toLowerCase() as TransportProtocol;
+  const protocol = protocolNamed(via.transport);
+  if (protocol === undefined) throw new Error(`no transport ${via.transport} to send a response over`);
   const port = via.port ?? defaultPort(protocol);
   const maddr = via.params.get('maddr');
   if (maddr) return { protocol, address: maddr, port };

@@ -1,5 +1,9 @@
+import http from 'node:http';
+import https from 'node:https';
 import net from 'node:net';
 import os from 'node:os';
+import tls from 'node:tls';
+import type { WebSocket } from 'ws';
 import { Counters, silentLogger, type Logger } from '../shared/index.ts';
 import {
   createResponse,
@@ -14,12 +18,17 @@ import {
   type SipRequest,
   type SipResponse,
 } from '../sip/index.ts';
+import type { Connection } from './connection.ts';
 import { ConnectionTable } from './connection-table.ts';
 import { addressFamily, destinationKey, type Destination, type Flow, type TransportProtocol } from './flow.ts';
 import { responseDestination } from './response-routing.ts';
+import type { SourceGuard } from './source-guard.ts';
 import { normalizeAddress, StreamConnection, type StreamLimits } from './stream-connection.ts';
-import { TcpListener } from './tcp-listener.ts';
+import { StreamListener } from './stream-listener.ts';
+import { checkClient, tlsClientOptions, tlsServerOptions, type TlsSettings } from './tls-settings.ts';
 import { UdpListener } from './udp-listener.ts';
+import { WebSocketConnection } from './websocket-connection.ts';
+import { acceptWebSockets } from './websocket-upgrade.ts';
 
 export interface ListenSpec {
   protocol: TransportProtocol;
@@ -33,11 +42,21 @@ export interface TransportOptions {
   advertisedHost?: string;
   maxMessageSize?: number;
   maxHeaders?: number;
+  /** Most Via values a request may carry (default 70, as many hops as Max-Forwards allows); more get 400. */
+  maxVias?: number;
+  /** Most stream connections (TCP, TLS, WS, WSS) open from one source address; more are refused at accept. */
+  maxConnectionsPerSource?: number;
+  /** A stream message must be complete this long after its first octet, or the connection is closed (slowloris). */
+  messageTimeoutMs?: number;
+  /** Flood protection, asked about each source before its bytes are parsed. */
+  sourceGuard?: SourceGuard;
   tcpIdleTimeoutMs?: number;
   tcpConnectTimeoutMs?: number;
   udpReceiveBufferSize?: number;
   /** Path MTU; requests within 200 octets of it go over TCP (RFC 3261 §18.1.1). */
   mtu?: number;
+  /** Certificates and verification for `tls` and `wss` listeners and outgoing TLS connections. */
+  tls?: TlsSettings;
   counters?: Counters;
   logger?: Logger;
 }
@@ -66,10 +85,16 @@ export class TransportLayer {
   readonly counters: Counters;
   private readonly logger: Logger;
   private readonly udp: UdpListener[] = [];
-  private readonly tcp: TcpListener[] = [];
+  /** TCP, TLS, WS and WSS listeners. */
+  private readonly streams: StreamListener[] = [];
   private readonly connections = new ConnectionTable();
   private readonly streamLimits: StreamLimits;
   private readonly maxHeaders: number;
+  private readonly maxVias: number;
+  private readonly maxConnectionsPerSource: number;
+  /** Open inbound stream connections by source address (for maxConnectionsPerSource). */
+  private readonly connectionsBySource = new Map<string, number>();
+  private readonly guard: SourceGuard | undefined;
   private readonly sizeThreshold: number;
   private readonly localSentBy = new Set<string>();
 
@@ -77,10 +102,14 @@ export class TransportLayer {
     this.counters = options.counters ?? new Counters();
     this.logger = options.logger ?? silentLogger;
     this.maxHeaders = options.maxHeaders ?? 256;
+    this.maxVias = options.maxVias ?? 70;
+    this.maxConnectionsPerSource = options.maxConnectionsPerSource ?? 100;
+    this.guard = options.sourceGuard;
     this.streamLimits = {
       maxMessageSize: options.maxMessageSize ?? 65535,
       maxHeaders: this.maxHeaders,
       idleTimeoutMs: options.tcpIdleTimeoutMs ?? 120_000,
+      messageTimeoutMs: options.messageTimeoutMs ?? 10_000,
     };
     this.sizeThreshold = (options.mtu ?? 1500) - 200;
   }
@@ -101,9 +130,9 @@ export class TransportLayer {
         await l.listen();
         this.udp.push(l);
       } else {
-        const l = new TcpListener({ host: spec.host, port: spec.port }, (socket) => this.acceptSocket(socket), onError);
+        const l = new StreamListener(spec.protocol, { host: spec.host, port: spec.port }, this.guardConnections(this.createServer(spec.protocol)), onError);
         await l.listen();
-        this.tcp.push(l);
+        this.streams.push(l);
       }
     }
     for (const info of this.listeners()) {
@@ -114,13 +143,13 @@ export class TransportLayer {
 
   async stop(): Promise<void> {
     for (const c of this.connections.all()) c.close();
-    await Promise.all([...this.udp.map((l) => l.close()), ...this.tcp.map((l) => l.close())]);
+    await Promise.all([...this.udp.map((l) => l.close()), ...this.streams.map((l) => l.close())]);
     this.udp.length = 0;
-    this.tcp.length = 0;
+    this.streams.length = 0;
   }
 
   listeners(): ListenerInfo[] {
-    return [...this.udp, ...this.tcp].map((l) => ({
+    return [...this.udp, ...this.streams].map((l) => ({
       protocol: l.protocol,
       host: l.host,
       port: l.port,
@@ -142,7 +171,7 @@ export class TransportLayer {
 
   /** Whether a Via sent-by names this server (RFC 3261 §18.1.2). */
   isLocalSentBy(host: string, port: number | null): boolean {
-    return this.localSentBy.has(sentByKey(host, port ?? 5060));
+    return this.localSentBy.has(sentByKey(host, port));
   }
 
   /**
@@ -177,8 +206,9 @@ export class TransportLayer {
     }
     let connection = (destination as Flow).connection;
     if (connection === undefined || !connection.isOpen) connection = this.connections.get(destination) ?? this.connect(destination, onError);
+    if (connection === undefined) return destination;
     connection.send(bytes);
-    this.counters.increment('transport.tcp.sent');
+    this.counters.increment(COUNTERS[destination.protocol].sent);
     return connection.flow;
   }
 
@@ -211,6 +241,11 @@ export class TransportLayer {
 
   private receiveDatagram(data: Buffer, flow: Flow): void {
     this.counters.increment('transport.udp.received');
+    // a banned source costs one map lookup: none of its datagrams is parsed (unless to answer 503)
+    if (this.guard !== undefined && this.guard.isBanned(flow.address)) {
+      this.refuseBannedDatagram(data, flow);
+      return;
+    }
     if (data.length <= 4 && isAllCrLf(data)) return; // a keep-alive, RFC 5626 §4.4.1 (UDP uses STUN, but CRLF is common)
     let message: AnyMessage;
     try {
@@ -224,7 +259,13 @@ export class TransportLayer {
   }
 
   private receiveFramed(item: FramedItem, flow: Flow): void {
-    this.counters.increment('transport.tcp.received');
+    this.counters.increment(COUNTERS[flow.protocol].received);
+    if (this.guard !== undefined && this.guard.isBanned(flow.address)) {
+      // a stream of a banned source is closed: nothing more of it is read
+      this.counters.increment('transport.banned_dropped');
+      flow.connection?.close();
+      return;
+    }
     if (item.kind === 'invalid') {
       this.rejectInbound(item.error, flow);
       return;
@@ -241,12 +282,27 @@ export class TransportLayer {
 
   private accept(message: AnyMessage, flow: Flow): void {
     if (message.isRequest) {
+      // Flood protection counts requests, not responses: a response answers a request of ours, so
+      // its rate is bounded by what we send, and a busy peer relaying many answers (a gateway, a
+      // callee's phone) must not be banned for them. What cannot be an answer to us (a response
+      // to someone else's Via, bytes that do not parse) counts like a request.
+      if (this.guard !== undefined && !this.guard.admit(flow.address)) {
+        this.refuseBanned(message, flow);
+        return;
+      }
+      // validateMessage parsed every Via already: counting them costs nothing more
+      if (message.vias.length > this.maxVias) {
+        this.counters.increment('transport.too_many_vias');
+        this.rejectInbound(new SipMessageError('too-many-headers', `more than ${this.maxVias} Via values`, message), flow, false);
+        return;
+      }
       stampReceived(message, flow);
     } else {
       const via = message.via;
       if (!this.isLocalSentBy(via.host, via.port)) {
         // RFC 3261 §18.1.2: a response whose top Via is not ours is silently discarded
         this.counters.increment('transport.responses_not_for_us');
+        this.guard?.admit(flow.address);
         return;
       }
     }
@@ -259,7 +315,11 @@ export class TransportLayer {
   }
 
   /** A malformed request gets 400 (505 for another SIP version) when a response can be formed; anything else is dropped and counted. */
-  private rejectInbound(err: unknown, flow: Flow): void {
+  private rejectInbound(err: unknown, flow: Flow, count = true): void {
+    if (count && this.guard !== undefined && !this.guard.admit(flow.address)) {
+      this.counters.increment('transport.banned_dropped');
+      return;
+    }
     if (!(err instanceof SipParseError)) {
       this.counters.increment('transport.internal_errors');
       this.logger.error({ err: (err as Error)?.stack }, 'unexpected error while parsing');
@@ -294,43 +354,190 @@ export class TransportLayer {
     }
   }
 
+  /** A datagram of a banned source: dropped, or (security.flood.action: 503) parsed to answer 503. */
+  private refuseBannedDatagram(data: Buffer, flow: Flow): void {
+    if (this.guard?.banAction !== '503') {
+      this.counters.increment('transport.banned_dropped');
+      return;
+    }
+    let message: AnyMessage;
+    try {
+      message = parseMessage(data, { datagram: true, maxHeaders: this.maxHeaders });
+      validateMessage(message);
+    } catch {
+      this.counters.increment('transport.banned_dropped');
+      return;
+    }
+    this.refuseBanned(message, flow);
+  }
+
+  /** A request of a banned source: nothing, or a stateless 503 with Retry-After set to the rest of the ban. */
+  private refuseBanned(message: AnyMessage, flow: Flow): void {
+    if (this.guard?.banAction !== '503' || !message.isRequest || message.method === 'ACK') {
+      this.counters.increment('transport.banned_dropped');
+      return;
+    }
+    try {
+      stampReceived(message, flow);
+      const response = createResponse(message, 503, { headers: [['Retry-After', String(this.guard.banRemainingSec(flow.address))]] });
+      this.sendBytes(response.toBuffer(), flow);
+      this.counters.increment('transport.banned_answered');
+    } catch {
+      this.counters.increment('transport.banned_dropped');
+    }
+  }
+
   // ---- streams --------------------------------------------------------------------------
 
-  private acceptSocket(socket: net.Socket): void {
-    const connection = new StreamConnection(socket, undefined, this.streamLimits, this.streamEvents);
-    this.counters.increment('transport.tcp.accepted');
+  /**
+   * Bans and the per-source connection limit for a stream listener, checked on the raw TCP
+   * accept of every kind of server (net, tls, http, https emit 'connection' first), before a TLS
+   * or WebSocket handshake costs anything: such a connection is closed at once. Trusted peers are
+   * exempt from the limit.
+   */
+  private guardConnections(server: net.Server): net.Server {
+    server.prependListener('connection', (socket: net.Socket) => {
+      const address = normalizeAddress(socket.remoteAddress ?? '');
+      if (this.guard !== undefined && this.guard.isBanned(address)) {
+        this.counters.increment('transport.banned_dropped');
+        socket.destroy();
+        return;
+      }
+      const open = this.connectionsBySource.get(address) ?? 0;
+      if (open >= this.maxConnectionsPerSource && !(this.guard?.isTrusted(address) ?? false)) {
+        this.counters.increment('transport.connections_refused');
+        socket.destroy();
+        return;
+      }
+      this.connectionsBySource.set(address, open + 1);
+      socket.once('close', () => {
+        const left = (this.connectionsBySource.get(address) ?? 1) - 1;
+        if (left <= 0) this.connectionsBySource.delete(address);
+        else this.connectionsBySource.set(address, left);
+      });
+    });
+    return server;
+  }
+
+  /** The server that accepts connections of a listener: net for TCP, tls for TLS, http(s) with a WebSocket upgrade for WS/WSS. */
+  private createServer(protocol: Exclude<TransportProtocol, 'udp'>): net.Server {
+    if (protocol === 'tcp') return net.createServer((socket) => this.acceptSocket('tcp', socket));
+    const settings = this.options.tls;
+    if ((protocol === 'tls' || protocol === 'wss') && settings === undefined) {
+      throw new Error(`a ${protocol} listener needs a certificate and a private key (tls.certificate, tls.private_key)`);
+    }
+    const tlsOptions = settings === undefined ? {} : tlsServerOptions(settings);
+    if (protocol === 'tls') {
+      const server = tls.createServer(tlsOptions, (socket) => this.acceptTlsSocket(socket));
+      server.on('tlsClientError', (err) => this.refuseTls(err.message));
+      return server;
+    }
+    const server = protocol === 'ws' ? http.createServer() : https.createServer(tlsOptions);
+    if (protocol === 'wss') server.on('tlsClientError', (err) => this.refuseTls(err.message));
+    // the handshake must complete as fast as a TLS one; after it, the WebSocket's idle timeout applies
+    server.headersTimeout = settings?.handshakeTimeoutMs ?? 10_000;
+    server.requestTimeout = settings?.handshakeTimeoutMs ?? 10_000;
+    acceptWebSockets(
+      server,
+      this.streamLimits.maxMessageSize,
+      (socket, request) => this.acceptWebSocket(protocol, socket, request),
+      (why, request) => {
+        this.counters.increment(COUNTERS[protocol].refused);
+        this.logger.info({ peer: `${protocol}:${normalizeAddress(request.socket.remoteAddress ?? '')}:${request.socket.remotePort}`, why }, 'WebSocket handshake refused');
+      },
+    );
+    return server;
+  }
+
+  private acceptSocket(protocol: 'tcp' | 'tls', socket: net.Socket, trustedPeer?: string): void {
+    if (socket.destroyed) return; // refused by guardConnections
+    const connection = new StreamConnection(protocol, socket, undefined, this.streamLimits, this.streamEvents);
+    connection.trustedPeer = trustedPeer;
+    this.counters.increment(COUNTERS[protocol].accepted);
     this.connections.add(connection.flow, connection);
   }
 
-  private connect(destination: Destination, onError?: SendErrorHandler): StreamConnection {
+  /** A TLS client whose certificate is not acceptable (mutual TLS, `tls.verify_clients`) is disconnected before any SIP. */
+  private acceptTlsSocket(socket: tls.TLSSocket): void {
+    const settings = this.options.tls as TlsSettings;
+    const peer = checkClient(socket, settings);
+    if (peer === null) {
+      this.refuseTls(`client certificate refused (${socket.authorizationError ?? 'not a trusted peer'})`);
+      socket.destroy();
+      return;
+    }
+    this.acceptSocket('tls', socket, peer);
+  }
+
+  private acceptWebSocket(protocol: 'ws' | 'wss', socket: WebSocket, request: http.IncomingMessage): void {
+    let peer: string | undefined;
+    if (protocol === 'wss') {
+      const checked = checkClient(request.socket as tls.TLSSocket, this.options.tls as TlsSettings);
+      if (checked === null) {
+        this.refuseTls('client certificate refused');
+        socket.terminate();
+        return;
+      }
+      peer = checked;
+    }
+    const connection = new WebSocketConnection(protocol, socket, request, this.streamLimits, this.streamEvents, peer);
+    this.counters.increment(COUNTERS[protocol].accepted);
+    this.connections.add(connection.flow, connection);
+  }
+
+  private refuseTls(why: string): void {
+    this.counters.increment('transport.tls.refused');
+    this.logger.info({ why }, 'TLS connection refused');
+  }
+
+  /**
+   * Opens a connection for a request to a destination without one: TCP, or TLS verified as
+   * `tls` says. A WebSocket client cannot be connected to (RFC 7118 §5): without its own
+   * connection it is unreachable, and the sender learns it as a transport error.
+   */
+  private connect(destination: Destination, onError?: SendErrorHandler): Connection | undefined {
+    const protocol = destination.protocol;
+    if (protocol !== 'tcp' && protocol !== 'tls') {
+      this.counters.increment(COUNTERS[protocol].unreachable);
+      queueMicrotask(() => onError?.(new Error(`no ${protocol} connection to ${destinationKey(destination)}: a WebSocket client is reached over its own connection only`)));
+      return undefined;
+    }
     const family = addressFamily(destination.address);
-    const listener = this.pickListener('tcp', family);
+    const listener = this.pickListener(protocol, family) ?? this.pickListener('tcp', family);
     const localAddress = listener !== undefined && !WILDCARDS.has(listener.host) ? listener.host : undefined;
-    const socket = net.connect({ host: destination.address, port: destination.port, localAddress });
-    const target: Destination = { protocol: 'tcp', address: normalizeAddress(destination.address), port: destination.port };
-    const connection = new StreamConnection(socket, target, this.streamLimits, this.streamEvents);
+    const target: Destination = { protocol, address: normalizeAddress(destination.address), port: destination.port };
+    const tcp = net.connect({ host: destination.address, port: destination.port, localAddress });
+    const socket = protocol === 'tls' ? tls.connect({ ...tlsClientOptions(this.options.tls, destination), socket: tcp }) : tcp;
+    // a failed TCP connect under TLS surfaces as an error of the TLS socket
+    if (socket !== tcp) tcp.on('error', (err) => socket.destroy(err));
+    const connection = new StreamConnection(protocol, socket, target, this.streamLimits, this.streamEvents);
     const connectTimeout = setTimeout(() => {
       socket.destroy(new Error(`connect to ${destinationKey(target)} timed out`));
     }, this.options.tcpConnectTimeoutMs ?? 10_000);
-    socket.once('connect', () => clearTimeout(connectTimeout));
+    // a TLS connection is usable once its handshake is done (the server certificate verified)
+    socket.once(protocol === 'tls' ? 'secureConnect' : 'connect', () => clearTimeout(connectTimeout));
     socket.once('error', (err) => {
       clearTimeout(connectTimeout);
-      this.counters.increment('transport.tcp.connect_errors');
+      this.counters.increment(COUNTERS[protocol].connect_errors);
       onError?.(err);
     });
     connection.aliases.push(target);
     this.connections.add(target, connection);
-    this.counters.increment('transport.tcp.connected');
+    this.counters.increment(COUNTERS[protocol].connected);
     return connection;
   }
 
   private readonly streamEvents = {
     onItem: (item: FramedItem, flow: Flow) => this.receiveFramed(item, flow),
     onFramingError: (error: SipParseError, flow: Flow) => {
-      this.counters.increment('transport.tcp.broken_streams');
+      this.counters.increment(COUNTERS[flow.protocol].broken_streams);
       this.logger.info({ peer: destinationKey(flow), err: error.message }, 'closing a stream that cannot be framed');
     },
-    onClose: (connection: StreamConnection) => this.connections.remove(connection),
+    onMessageTimeout: (flow: Flow) => {
+      this.counters.increment('transport.message_timeouts');
+      this.logger.info({ peer: destinationKey(flow) }, 'closing a stream whose message did not complete in time');
+    },
+    onClose: (connection: Connection) => this.connections.remove(connection),
   };
 
   // ---- helpers --------------------------------------------------------------------------
@@ -342,9 +549,15 @@ export class TransportLayer {
     return request.toBuffer();
   }
 
-  private pickListener(protocol: TransportProtocol, family: 4 | 6): UdpListener | TcpListener | undefined {
-    const list = protocol === 'udp' ? this.udp : this.tcp;
-    return list.find((l) => l.family === family) ?? list[0];
+  private pickListener(protocol: TransportProtocol, family: 4 | 6): UdpListener | StreamListener | undefined {
+    if (protocol === 'udp') return this.udp.find((l) => l.family === family) ?? this.udp[0];
+    let any: StreamListener | undefined;
+    for (const l of this.streams) {
+      if (l.protocol !== protocol) continue;
+      if (l.family === family) return l;
+      any ??= l;
+    }
+    return any;
   }
 
   private advertise(host: string): string {
@@ -361,6 +574,26 @@ export class TransportLayer {
 function sentByKey(host: string, port: number | null): string {
   return `${host.toLowerCase()}:${port ?? 5060}`;
 }
+
+/**
+ * Counter names per transport, built once: counting on the stream paths must not build strings
+ * per message. TCP keeps the names it always had.
+ */
+const COUNTERS = Object.fromEntries(
+  (['udp', 'tcp', 'tls', 'ws', 'wss'] as const).map((p) => [
+    p,
+    {
+      sent: `transport.${p}.sent`,
+      received: `transport.${p}.received`,
+      accepted: `transport.${p}.accepted`,
+      connected: `transport.${p}.connected`,
+      connect_errors: `transport.${p}.connect_errors`,
+      broken_streams: `transport.${p}.broken_streams`,
+      refused: `transport.${p}.refused`,
+      unreachable: `transport.${p}.unreachable`,
+    },
+  ]),
+) as Record<TransportProtocol, Record<'sent' | 'received' | 'accepted' | 'connected' | 'connect_errors' | 'broken_streams' | 'refused' | 'unreachable', string>>;
 
 function isAllCrLf(data: Buffer): boolean {
   for (const b of data) if (b !== 13 && b !== 10) return false;

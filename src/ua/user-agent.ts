@@ -17,11 +17,13 @@ import {
   type ServerTransactionHandle,
   type TransactionLayerOptions,
 } from '../transaction/index.ts';
-import { TransportLayer, type Destination, type Flow, type ListenSpec, type TransportProtocol } from '../transport/index.ts';
+import { TransportLayer, type Destination, type Flow, type ListenSpec, type TlsSettings, type TransportProtocol } from '../transport/index.ts';
 import { Dialog } from './dialog.ts';
 
 export interface UserAgentOptions extends TransactionLayerOptions {
   listen: ListenSpec[];
+  /** Certificates for a tls listener, and how TLS servers we connect to are verified. */
+  tls?: TlsSettings;
   /** User part of our From and Contact. */
   user?: string;
   /** Domain of our From (default: the first listener's host). */
@@ -75,7 +77,7 @@ export class UserAgent {
   private domain: string;
 
   private constructor(options: UserAgentOptions) {
-    this.transport = new TransportLayer({ listen: options.listen, counters: options.counters ?? new Counters(), logger: options.logger });
+    this.transport = new TransportLayer({ listen: options.listen, tls: options.tls, counters: options.counters ?? new Counters(), logger: options.logger });
     this.transactions = new TransactionLayer(this.transport, {
       onRequest: (request, tx) => this.receiveRequest(request, tx),
       onAck: (ack) => this.receiveAck(ack),

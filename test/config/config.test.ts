@@ -138,7 +138,7 @@ describe('config errors name the key, the value and what is allowed', () => {
       'config.yaml: registrar.max_expire: unknown key; the known keys of registrar are: default_expires, min_expires, max_expires, max_contacts, domains (line 2)',
     ]);
     assert.deepEqual(problems('listn: [udp:1.2.3.4]\n'), [
-      'config.yaml: listn: unknown key; the known keys are: listen, domains, data, script, log, auth, registrar, timers, topology_hiding, names, advertise (line 1)',
+      'config.yaml: listn: unknown key; the known keys are: listen, domains, data, script, log, auth, registrar, timers, topology_hiding, security, limits, names, advertise, tls (line 1)',
     ]);
   });
 
@@ -149,7 +149,7 @@ describe('config errors name the key, the value and what is allowed', () => {
 
   test('a bad listen address', () => {
     assert.deepEqual(problems('listen:\n  - udp:0.0.0.0:5060\n  - sctp:0.0.0.0\n'), [
-      'config.yaml: listen[1]: "sctp:0.0.0.0" is not PROTOCOL:HOST[:PORT] with PROTOCOL udp or tcp, e.g. udp:0.0.0.0:5060 or tcp:[::1]:5060 (line 3)',
+      'config.yaml: listen[1]: "sctp:0.0.0.0" is not PROTOCOL:HOST[:PORT] with PROTOCOL udp, tcp, tls, ws or wss, e.g. udp:0.0.0.0:5060, tcp:[::1]:5060 or tls:0.0.0.0 (line 3)',
     ]);
     assert.deepEqual(problems('listen: [udp:0.0.0.0:70000]\n'), ['config.yaml: listen[0]: "udp:0.0.0.0:70000" has port 70000, above 65535 (line 1)']);
     assert.deepEqual(problems('listen: []\n'), ['config.yaml: listen: a list is empty: give at least 1 entry (line 1)']);
@@ -187,6 +187,56 @@ describe('config errors name the key, the value and what is allowed', () => {
     assert.equal(load({ file: 'default.yaml' }).config.topology_hiding.enabled, false, 'off unless asked for');
   });
 
+  test('security and limits: defaults on, values mapped for the server, bad peers named', () => {
+    const defaults = toServerConfig(load().config);
+    assert.deepEqual(defaults.security?.flood, { requests: 200, windowSec: 2, banSec: 300, action: 'drop' }, 'flood protection is on by default');
+    assert.equal(defaults.security?.authFailures?.maxFailures, 5, 'brute-force protection is on by default');
+    assert.equal(defaults.security?.maxCallsPerUser, 0, 'the call limit is off by default');
+    assert.deepEqual(
+      defaults.limits,
+      { maxMessageSize: 65535, maxHeaders: 256, maxVias: 70, maxConnectionsPerSource: 100, idleTimeoutSec: 120, messageTimeoutSec: 10 },
+      'every limit has a default',
+    );
+    file(
+      'security.yaml',
+      [
+        'security:',
+        '  flood: { requests: 0, action: "503" }',
+        '  auth_failures: { max_failures: 3, block_sec: 30 }',
+        '  max_calls_per_user: 2',
+        '  trusted_peers:',
+        '    - { address: 10.0.0.0/8, transport: UDP, port: 5060, group: carrier1 }',
+        '    - address: "2001:db8::1"',
+        'limits: { max_vias: 10, message_timeout_sec: 3 }',
+        '',
+      ].join('\n'),
+    );
+    const server = toServerConfig(load({ file: 'security.yaml' }).config);
+    assert.equal(server.security?.flood?.requests, 0, 'requests: 0 turns flood protection off');
+    assert.equal(server.security?.flood?.action, '503', 'the 503 action');
+    assert.deepEqual(server.security?.authFailures, { maxFailures: 3, windowSec: 60, blockSec: 30, maxBlockSec: 3600 }, 'auth failure settings with defaults filled in');
+    assert.equal(server.security?.maxCallsPerUser, 2, 'the call limit');
+    assert.deepEqual(
+      server.security?.trustedPeers,
+      [
+        { address: '10.0.0.0/8', transport: 'udp', port: 5060, group: 'carrier1' },
+        { address: '2001:db8::1', transport: undefined, port: undefined, group: undefined },
+      ],
+      'peers as configured, the transport in lower case',
+    );
+    assert.equal(server.limits?.maxVias, 10, 'max_vias');
+    assert.equal(server.limits?.messageTimeoutSec, 3, 'message_timeout_sec');
+    assert.deepEqual(
+      problems('security:\n  trusted_peers:\n    - { address: 10.0.0.0/33 }\n    - { address: example.com }\n    - { port: 5060 }\n'),
+      [
+        'config.yaml: security.trusted_peers[0].address: "10.0.0.0/33" has a prefix length that is not 0 to 32 (line 3)',
+        'config.yaml: security.trusted_peers[1].address: "example.com" is not an IP address or CIDR block like 10.0.0.0/8 or 2001:db8::/32 (line 4)',
+        "config.yaml: security.trusted_peers[2].address: is missing: The peer's source address, or a block of them (10.0.0.0/8, 2001:db8::/32). (line 5)",
+      ],
+      'bad peers are named with their line',
+    );
+  });
+
   test('keys that contradict each other', () => {
     assert.deepEqual(problems('registrar:\n  min_expires: 7200\n  max_expires: 3600\n'), ['config.yaml: registrar.min_expires: 7200 is above max_expires (3600) (line 2)']);
     assert.deepEqual(problems('registrar:\n  domains:\n    a.example:\n      default_expires: 10\n'), [
@@ -198,7 +248,7 @@ describe('config errors name the key, the value and what is allowed', () => {
   test('not YAML, not a mapping, no such file', () => {
     const [yamlProblem] = problems('listen: [udp:1.2.3.4\n');
     assert.match(yamlProblem, /^config\.yaml: not valid YAML: .*line 2/);
-    assert.deepEqual(problems('- a\n- b\n'), ['config.yaml: a list is not a mapping; its keys are: listen, domains, data, script, log, auth, registrar, timers, topology_hiding, names, advertise']);
+    assert.deepEqual(problems('- a\n- b\n'), ['config.yaml: a list is not a mapping; its keys are: listen, domains, data, script, log, auth, registrar, timers, topology_hiding, security, limits, names, advertise, tls']);
     assert.throws(() => load({ file: 'missing.yaml' }), (err: ConfigError) => {
       assert.deepEqual(err.problems, ['--config "missing.yaml": no such file']);
       return true;
@@ -256,7 +306,7 @@ describe('overrides', () => {
       (err: ConfigError) => {
         assert.deepEqual(err.problems, [
           'SIPLINE_LOG_FORMAT "xml" is not one of: json, pretty',
-          '--listen "foo" is not PROTOCOL:HOST[:PORT] with PROTOCOL udp or tcp, e.g. udp:0.0.0.0:5060 or tcp:[::1]:5060',
+          '--listen "foo" is not PROTOCOL:HOST[:PORT] with PROTOCOL udp, tcp, tls, ws or wss, e.g. udp:0.0.0.0:5060, tcp:[::1]:5060 or tls:0.0.0.0',
           '--domain "not ok" is not a host name or IP address',
           '--log-level "loud" is not one of: trace, debug, info, warn, error, fatal, silent',
         ]);

@@ -186,5 +186,28 @@ export function storeContract(name: string, open: () => StoreFixture | Promise<S
       await store.loadBindings();
       assert.equal(await store.changeMarker(), m);
     });
+
+    test('trusted peers: put, replace by address+transport+port, list, delete', async () => {
+      assert.deepEqual(await store.listPeers(), [], 'no peers at first');
+      await store.putPeer({ address: '10.0.0.0/8', transport: 'udp', port: 5060, group: 'carrier1' });
+      await store.putPeer({ address: '10.0.0.0/8', transport: null, port: null, group: null });
+      await store.putPeer({ address: '2001:db8::/32', transport: 'tls', port: null, group: 'carrier2' });
+      // the same address, transport and port again replaces the group
+      await store.putPeer({ address: '10.0.0.0/8', transport: 'udp', port: 5060, group: 'carrier9' });
+      const sorted = (await store.listPeers()).sort((a, b) => `${a.address}${a.transport}${a.port}`.localeCompare(`${b.address}${b.transport}${b.port}`));
+      assert.deepEqual(
+        sorted,
+        [
+          { address: '10.0.0.0/8', transport: null, port: null, group: null },
+          { address: '10.0.0.0/8', transport: 'udp', port: 5060, group: 'carrier9' },
+          { address: '2001:db8::/32', transport: 'tls', port: null, group: 'carrier2' },
+        ],
+        'three entries, the replaced one with its new group',
+      );
+      assert.equal(await store.deletePeer('10.0.0.0/8', 'udp', 5060), true, 'the udp:5060 entry is deleted');
+      assert.equal(await store.deletePeer('10.0.0.0/8', 'udp', 5060), false, 'and is gone');
+      assert.equal(await store.deletePeer('10.0.0.0/8', null, null), true, 'the any-transport entry is deleted');
+      assert.deepEqual((await store.listPeers()).map((p) => p.address), ['2001:db8::/32'], 'one entry left');
+    });
   });
 }

@@ -30,6 +30,10 @@ export interface BaresipOptions {
   answerMode?: 'manual' | 'auto';
   /** baresip quits by itself after this many seconds. */
   lifetimeSeconds?: number;
+  /** The transport of the account and of the outbound proxy (default udp). */
+  transport?: 'udp' | 'tcp' | 'tls';
+  /** CA certificates (PEM file) that the proxy's TLS certificate must chain to (sip_cafile). */
+  caFile?: string;
 }
 
 export interface BaresipEvent {
@@ -70,6 +74,7 @@ export class Baresip {
       `audio_source aubridge,${options.user}`,
       `audio_alert aubridge,${options.user}`,
       'rtp_ports 30000-39998',
+      ...(options.caFile !== undefined ? [`sip_cafile ${options.caFile}`] : []),
       'module_path /usr/lib/baresip/modules',
       'module g711.so',
       'module aubridge.so',
@@ -80,9 +85,10 @@ export class Baresip {
       '',
     ].join('\n');
     writeFileSync(join(this.dir, 'config'), config);
+    const transport = options.transport ?? 'udp';
     const account =
-      `<sip:${options.user}@${options.domain};transport=udp>;auth_pass=${options.password};` +
-      `outbound="sip:${options.proxy}";regint=60;answermode=${options.answerMode ?? 'manual'};audio_codecs=pcmu\n`;
+      `<sip:${options.user}@${options.domain};transport=${transport}>;auth_pass=${options.password};` +
+      `outbound="sip:${options.proxy}${transport === 'udp' ? '' : `;transport=${transport}`}";regint=60;answermode=${options.answerMode ?? 'manual'};audio_codecs=pcmu\n`;
     writeFileSync(join(this.dir, 'accounts'), account);
     writeFileSync(join(this.dir, 'contacts'), '');
     const lifetime = options.lifetimeSeconds ?? 60;

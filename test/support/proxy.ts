@@ -109,8 +109,9 @@ export interface Phone {
   port(protocol?: TransportProtocol): number;
 }
 
-export async function startPhone(user: string, protocols: TransportProtocol[] = ['udp'], timers?: UserAgentTimers): Promise<Phone> {
-  const ua = await UserAgent.create({ listen: protocols.map((protocol) => ({ protocol, host: '127.0.0.1', port: 0 })), user, domain: DOMAIN, timers });
+/** `host`: the loopback address the phone binds to; another 127.0.0.x acts as another source. */
+export async function startPhone(user: string, protocols: TransportProtocol[] = ['udp'], timers?: UserAgentTimers, host = '127.0.0.1'): Promise<Phone> {
+  const ua = await UserAgent.create({ listen: protocols.map((protocol) => ({ protocol, host, port: 0 })), user, domain: DOMAIN, timers });
   return {
     ua,
     user,

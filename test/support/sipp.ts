@@ -103,6 +103,8 @@ export interface SippOptions {
   extra?: string[];
   /** Log every message sent and received (-trace_msg), returned as `messages`. */
   traceMessages?: boolean;
+  /** The local address sipp binds to (-i); 127.0.0.1 by default. Any 127.0.0.x acts as another source. */
+  localIp?: string;
 }
 
 /** Parses the -trace_stat CSV (';' separated, header line first): the cumulative counters of its last line. */
@@ -171,7 +173,7 @@ export class SippProcess {
       ...scenarioArgs,
       ...(options.remote !== undefined ? [options.remote] : []),
       '-t', options.transport,
-      '-i', '127.0.0.1',
+      '-i', options.localIp ?? '127.0.0.1',
       '-bind_local',
       '-p', String(options.port),
       '-ci', '127.0.0.1',

@@ -51,6 +51,14 @@ export class DigestAuthenticator {
   }
 
   /**
+   * The username of the request's credentials for this realm, unverified: the account a password
+   * guesser is trying, for counting failures before anything is checked.
+   */
+  credentialsUsername(request: SipRequest, realm: string, kind: AuthKind): string | undefined {
+    return findCredentials(request, realm, kind)?.params.get('username');
+  }
+
+  /**
    * `repeatAllowed`: the request is one this server forwarded to itself (a spiral, RFC 3261 §16.6
    * step 8), whose credentials were accepted on its first pass: the same nonce count is expected
    * again, and is not a replay. The digest itself is still verified.

@@ -1,10 +1,11 @@
-import type { Domain, Store, StoredBinding, Subscriber } from '../ports.ts';
+import type { Domain, Store, StoredBinding, StoredPeer, Subscriber } from '../ports.ts';
 
 /** An in-memory store: for tests and for a server that needs nothing to persist. */
 export class MemoryStore implements Store {
   private readonly subscribers = new Map<string, Subscriber>();
   private readonly domains = new Map<string, Domain>();
   private readonly bindings = new Map<string, StoredBinding>();
+  private readonly peers = new Map<string, StoredPeer>();
   private version = 0;
 
   async getSubscriber(username: string, domain: string): Promise<Subscriber | undefined> {
@@ -56,6 +57,20 @@ export class MemoryStore implements Store {
     for (const b of upserts) this.bindings.set(`${b.aor}\u0000${b.contact}`, { ...b, path: [...b.path] });
   }
 
+  async listPeers(): Promise<StoredPeer[]> {
+    return [...this.peers.values()].map((p) => ({ ...p })).sort((a, b) => peerKey(a.address, a.transport, a.port).localeCompare(peerKey(b.address, b.transport, b.port)));
+  }
+
+  async putPeer(p: StoredPeer): Promise<void> {
+    this.peers.set(peerKey(p.address, p.transport, p.port), { ...p });
+    this.version++;
+  }
+
+  async deletePeer(address: string, transport: string | null, port: number | null): Promise<boolean> {
+    this.version++;
+    return this.peers.delete(peerKey(address, transport, port));
+  }
+
   async changeMarker(): Promise<number> {
     return this.version;
   }
@@ -65,4 +80,8 @@ export class MemoryStore implements Store {
 
 function key(username: string, domain: string): string {
   return `${username}@${domain}`;
+}
+
+function peerKey(address: string, transport: string | null, port: number | null): string {
+  return `${address}\u0000${transport ?? ''}\u0000${port ?? 0}`;
 }

@@ -36,4 +36,18 @@ export const MIGRATIONS: Array<{ version: number; sql: string }> = [
       CREATE INDEX bindings_expiry ON bindings (expires_at);
     `,
   },
+  {
+    // trusted peers (Kamailio permissions): '' and 0 stand for "any transport" and "any port",
+    // so that the primary key also holds for the entries without them (NULLs are never equal)
+    version: 2,
+    sql: `
+      CREATE TABLE trusted_peers (
+        address TEXT NOT NULL,
+        transport TEXT NOT NULL DEFAULT '',
+        port INTEGER NOT NULL DEFAULT 0,
+        peer_group TEXT,
+        PRIMARY KEY (address, transport, port)
+      );
+    `,
+  },
 ];

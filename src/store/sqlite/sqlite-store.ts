@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
-import type { Domain, Store, StoredBinding, Subscriber } from '../ports.ts';
+import type { Domain, Store, StoredBinding, StoredPeer, Subscriber } from '../ports.ts';
 import { MIGRATIONS } from './migrations.ts';
 
 interface SubscriberRow {
@@ -131,6 +131,21 @@ export class SqliteStore implements Store {
         put.run(b.aor, b.contact, b.expiresAt, b.q, b.callId, b.cseq, JSON.stringify(b.path), b.instance, b.regId, b.received, b.userAgent, b.updatedAt);
       }
     })();
+  }
+
+  async listPeers(): Promise<StoredPeer[]> {
+    const rows = this.db.prepare('SELECT * FROM trusted_peers ORDER BY address, transport, port').all() as Array<{ address: string; transport: string; port: number; peer_group: string | null }>;
+    return rows.map((r) => ({ address: r.address, transport: r.transport === '' ? null : r.transport, port: r.port === 0 ? null : r.port, group: r.peer_group }));
+  }
+
+  async putPeer(p: StoredPeer): Promise<void> {
+    this.db
+      .prepare('INSERT OR REPLACE INTO trusted_peers (address, transport, port, peer_group) VALUES (?, ?, ?, ?)')
+      .run(p.address, p.transport ?? '', p.port ?? 0, p.group);
+  }
+
+  async deletePeer(address: string, transport: string | null, port: number | null): Promise<boolean> {
+    return this.db.prepare('DELETE FROM trusted_peers WHERE address = ? AND transport = ? AND port = ?').run(address, transport ?? '', port ?? 0).changes > 0;
   }
 
   async changeMarker(): Promise<number> {

@@ -1,22 +1,26 @@
 import net from 'node:net';
+import type { TransportProtocol } from './flow.ts';
 
-export interface TcpListenerOptions {
+export interface StreamListenerOptions {
   host: string;
   port: number;
 }
 
-/** A listening TCP socket; accepted sockets are handed to the transport layer. */
-export class TcpListener {
-  readonly protocol = 'tcp' as const;
-  private readonly server: net.Server;
+/**
+ * A listening TCP socket for a connection-oriented transport. TCP, TLS, WS and WSS differ only in
+ * the server that accepts the connection (net, tls, http or https: each a net.Server), so the
+ * binding, the address family and closing are shared here; what is accepted is the server's
+ * handlers' business.
+ */
+export class StreamListener {
   private boundPort = 0;
 
   constructor(
-    readonly options: TcpListenerOptions,
-    onSocket: (socket: net.Socket, listener: TcpListener) => void,
+    readonly protocol: Exclude<TransportProtocol, 'udp'>,
+    readonly options: StreamListenerOptions,
+    private readonly server: net.Server,
     onError: (err: Error) => void,
   ) {
-    this.server = net.createServer((socket) => onSocket(socket, this));
     this.server.on('error', onError);
   }
 
@@ -46,6 +50,10 @@ export class TcpListener {
   }
 
   close(): Promise<void> {
-    return new Promise((resolve) => this.server.close(() => resolve()));
+    return new Promise((resolve) => {
+      this.server.close(() => resolve());
+      // an HTTP server (WS, WSS) also holds idle keep-alive connections that would delay closing
+      if ('closeAllConnections' in this.server) (this.server as { closeAllConnections(): void }).closeAllConnections();
+    });
   }
 }
