@@ -61,6 +61,9 @@ export abstract class SipMessage {
   protected startLineEnd: number;
   private cache: ParsedCache = {};
 
+  /** The bytes of the last toBuffer(), until the next edit: a sent message is also kept for retransmission. */
+  protected serialized: Buffer | null = null;
+
   protected constructor(headers: HeaderField[], body: Buffer, raw: string, encoding: BufferEncoding, startLineEnd: number) {
     this.headers = headers;
     this.body = body;
@@ -235,6 +238,7 @@ export abstract class SipMessage {
     const value = typeof via === 'string' ? via : via.toString();
     const i = this.headers.findIndex((f) => f.key === 'via');
     this.headers.splice(i < 0 ? 0 : i, 0, new HeaderField('Via', 'via', value));
+    this.serialized = null;
     this.cache.vias = undefined;
     this.cache.topVia = typeof via === 'string' ? undefined : via;
   }
@@ -258,6 +262,7 @@ export abstract class SipMessage {
     const elements = field.value.indexOf(',') < 0 ? [] : splitList(field.value).slice(1);
     elements.unshift(via.toString());
     this.headers[i] = new HeaderField(field.name, field.key, elements.join(', '));
+    this.serialized = null;
     this.cache.vias = undefined;
     this.cache.topVia = via;
   }
@@ -272,6 +277,7 @@ export abstract class SipMessage {
       for (let j = 0; j < this.headers.length; j++) if (this.headers[j].key === 'via') at = j + 1;
     }
     this.headers.splice(at, 0, new HeaderField('Record-Route', 'record-route', value.toString()));
+    this.serialized = null;
     this.cache.recordRoutes = undefined;
   }
 
@@ -292,6 +298,7 @@ export abstract class SipMessage {
   /** Replaces the body and keeps Content-Length (and, when given, Content-Type) in step. */
   setBody(body: Buffer | string, contentType?: string): void {
     this.body = typeof body === 'string' ? Buffer.from(body, 'utf8') : body;
+    this.serialized = null;
     this.set(this.firstField('content-length')?.name ?? 'Content-Length', String(this.body.length));
     if (contentType !== undefined) this.set('Content-Type', contentType);
   }
@@ -300,6 +307,7 @@ export abstract class SipMessage {
 
   /** The wire form: untouched runs of header lines are copied from the original text. */
   toBuffer(): Buffer {
+    if (this.serialized !== null) return this.serialized;
     let head = this.startLineEnd >= 0 ? this.raw.slice(0, this.startLineEnd) : this.startLine() + '\r\n';
     let runStart = -1;
     let runEnd = -1;
@@ -327,7 +335,8 @@ export abstract class SipMessage {
     if (!hasLength) head += 'Content-Length: ' + this.body.length + '\r\n';
     head += '\r\n';
     const headBytes = Buffer.from(head, this.encoding);
-    return this.body.length === 0 ? headBytes : Buffer.concat([headBytes, this.body]);
+    this.serialized = this.body.length === 0 ? headBytes : Buffer.concat([headBytes, this.body]);
+    return this.serialized;
   }
 
   toString(): string {
@@ -349,6 +358,7 @@ export abstract class SipMessage {
 
   /** Drops the first comma-separated element of field i (or the field, if it has one element). */
   private removeFirstElement(i: number): void {
+    this.serialized = null;
     const field = this.headers[i];
     const elements = splitList(field.value);
     if (elements.length <= 1) this.headers.splice(i, 1);
@@ -356,6 +366,7 @@ export abstract class SipMessage {
   }
 
   protected invalidate(key: string): void {
+    this.serialized = null;
     switch (key) {
       case 'via':
         this.cache.vias = this.cache.topVia = undefined;
@@ -428,6 +439,7 @@ export class SipRequest extends SipMessage {
   }
 
   setUri(uri: Uri): void {
+    this.serialized = null;
     this.parsedUri = uri;
     this.uriText = uri.toString();
     this.startLineEnd = -1;
