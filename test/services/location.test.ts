@@ -123,6 +123,22 @@ describe('LocationService in memory', () => {
     assert.equal(location.keyOf('sip:x@y', instance, 1), a.key);
   });
 
+  test('onChange tells listeners of saves, removals and expiries, and a failing listener harms nothing', () => {
+    const { location, clock } = setup();
+    const seen: string[] = [];
+    location.onChange(() => {
+      throw new Error('a broken listener');
+    });
+    location.onChange((aor, change) => seen.push(`${change} ${aor}`));
+    location.save(binding({ expiresAt: T0 + 60_000 }));
+    const saved = location.lookup(AOR)[0];
+    location.remove(AOR, saved.key);
+    location.save(binding({ expiresAt: T0 + 60_000 }));
+    clock.t = T0 + 61_000;
+    location.purgeExpired();
+    assert.deepEqual(seen, [`saved ${AOR}`, `removed ${AOR}`, `saved ${AOR}`, `expired ${AOR}`]);
+  });
+
   test('remove and removeAll', async () => {
     const repo = new MemoryStore();
     const { location } = setup(repo);

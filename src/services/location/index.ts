@@ -1,2 +1,2 @@
-export { LocationService, type LocationOptions } from './location-service.ts';
+export { LocationService, type LocationOptions, type BindingChange } from './location-service.ts';
 export { bindingKey, type Binding } from './binding.ts';

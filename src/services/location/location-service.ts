@@ -3,6 +3,8 @@ import type { BindingRepository, StoredBinding } from '../../store/ports.ts';
 import { bindingKey, type Binding } from './binding.ts';
 import { ExpiryQueue } from './expiry-queue.ts';
 
+export type BindingChange = 'saved' | 'removed' | 'expired';
+
 export interface LocationOptions {
   /** How often dirty bindings are written to the store (write-behind). */
   flushIntervalMs?: number;
@@ -25,6 +27,7 @@ export class LocationService {
   private purgeTimer: NodeJS.Timeout | null = null;
   private flushing: Promise<void> = Promise.resolve();
   private count = 0;
+  private readonly listeners: Array<(aor: string, change: BindingChange) => void> = [];
 
   constructor(
     private readonly repository: BindingRepository,
@@ -55,6 +58,16 @@ export class LocationService {
     if (this.purgeTimer !== null) clearInterval(this.purgeTimer);
     this.flushTimer = this.purgeTimer = null;
     await this.flush();
+  }
+
+  /**
+   * Follows registrations: called after a binding of an AOR was added or refreshed ('saved'),
+   * removed by its user ('removed') or expired ('expired'). Features that act on registration
+   * (stored messages, presence from registration) subscribe here instead of importing the
+   * registrar. Listeners run synchronously inside the change and must defer heavy work.
+   */
+  onChange(listener: (aor: string, change: BindingChange) => void): void {
+    this.listeners.push(listener);
   }
 
   get size(): number {
@@ -89,6 +102,7 @@ export class LocationService {
     this.removed.delete(persistKey(binding));
     if (old !== undefined && old.contact !== binding.contact) this.markRemoved(old);
     this.dirty.set(persistKey(binding), binding);
+    this.changed(binding.aor, 'saved');
     return binding;
   }
 
@@ -97,6 +111,7 @@ export class LocationService {
     if (b === undefined) return false;
     this.detach(b);
     this.markRemoved(b);
+    this.changed(aor, 'removed');
     return true;
   }
 
@@ -145,8 +160,19 @@ export class LocationService {
       this.detach(b);
       this.markRemoved(b);
       purged++;
+      this.changed(b.aor, 'expired');
     }
     return purged;
+  }
+
+  private changed(aor: string, change: BindingChange): void {
+    for (const listener of this.listeners) {
+      try {
+        listener(aor, change);
+      } catch (err) {
+        this.options.logger?.error({ err: (err as Error).message, aor }, 'a registration listener failed');
+      }
+    }
   }
 
   private insert(b: Binding): void {
