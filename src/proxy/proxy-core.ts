@@ -1,7 +1,7 @@
 import { randomToken, type Logger, silentLogger } from '../shared/index.ts';
 import { resolveNumericUri, resolveUri } from '../dns/index.ts';
 import { createResponse, NameAddress, type ResponseOptions, type SipRequest, type SipResponse, type Uri } from '../sip/index.ts';
-import type { ServerTransactionHandle, TransactionLayer, TransactionUser } from '../transaction/index.ts';
+import type { ClientTransactionHandler, ServerTransactionHandle, TransactionLayer, TransactionUser } from '../transaction/index.ts';
 import { addressFamily, type Destination, type Flow } from '../transport/index.ts';
 import type { LocalIdentity } from './local-identity.ts';
 import { isLooped, loopHash, proxyBranch } from './loop-detection.ts';
@@ -233,50 +233,67 @@ export class ProxyCore {
     return starter;
   }
 
-  private async startBranch(proxied: ProxyRequest, branch: Branch, options: ForwardOptions, hash: string, starter: BranchStarter): Promise<void> {
-    const context = branch.context;
+  /**
+   * Starts one branch: builds its request and sends it through a new client transaction. Synchronous
+   * when the next hop is known (a registered flow, an IP literal); only a DNS lookup waits.
+   */
+  private startBranch(proxied: ProxyRequest, branch: Branch, options: ForwardOptions, hash: string, starter: BranchStarter): void {
     let request: SipRequest;
-    let destination: Destination;
+    let destination: Destination | Promise<Destination>;
     try {
-      ({ request, destination } = await this.prepareBranch(proxied, branch.target, options));
+      request = this.buildBranchRequest(proxied, branch.target);
+      destination = this.nextHop(proxied, branch.target, request);
     } catch (err) {
-      this.logger.info({ err: (err as Error).message, callId: proxied.request.callId }, 'cannot forward to target');
-      context.receive(branch, createResponse(proxied.request, 502));
+      this.branchFailed(proxied, branch, err);
       return;
     }
+    if (destination instanceof Promise) {
+      destination.then(
+        (resolved) => this.sendBranch(proxied, branch, options, request, resolved, hash, starter),
+        (err: unknown) => this.branchFailed(proxied, branch, err),
+      );
+    } else {
+      this.sendBranch(proxied, branch, options, request, destination, hash, starter);
+    }
+  }
+
+  private branchFailed(proxied: ProxyRequest, branch: Branch, err: unknown): void {
+    this.logger.info({ err: (err as Error).message, callId: proxied.request.callId }, 'cannot forward to target');
+    branch.context.receive(branch, createResponse(proxied.request, 502));
+  }
+
+  private sendBranch(proxied: ProxyRequest, branch: Branch, options: ForwardOptions, request: SipRequest, destination: Destination, hash: string, starter: BranchStarter): void {
+    const context = branch.context;
     if (branch.cancelRequested) {
       context.receive(branch, createResponse(proxied.request, 487));
       return;
     }
-    // the handler outlives the request's routing (2xx retransmissions, RFC 6026): it must not hold `proxied`
-    const hidden = proxied.hideTopology ? { vias: proxied.vias, flow: proxied.flow } : null;
-    branch.transaction = this.transactions.sendRequest(
-      request,
-      destination,
-      {
-        onResponse: (response) => {
-          // §16.7 step 3: remove our Via before anything else looks at the response
-          response.popVia();
-          if (hidden !== null) this.topology.hideResponse(response, hidden.vias, hidden.flow);
-          context.receive(branch, response);
-        },
-      },
-      proxyBranch(hash, randomToken(10)),
-    );
-    if (request.method === 'INVITE') starter.scheduleTimerC(branch);
+    try {
+      this.addRecordRoute(proxied, branch.target, options, request, destination);
+    } catch (err) {
+      this.branchFailed(proxied, branch, err);
+      return;
+    }
+    branch.transaction = this.transactions.sendRequest(request, destination, new BranchHandler(this, context, branch, proxied), proxyBranch(hash, randomToken(10)));
+    // a send that failed at once has already given the branch its final response
+    if (request.method === 'INVITE' && !branch.done) starter.scheduleTimerC(branch);
   }
 
-  /**
-   * Builds the copy for one target (§16.6 steps 1-7): new Request-URI, Max-Forwards, Path,
-   * Record-Route, strict-route handling, and the next hop.
-   */
-  private async prepareBranch(proxied: ProxyRequest, target: Target, options: ForwardOptions): Promise<{ request: SipRequest; destination: Destination }> {
+  /** @internal a response on a branch, from its BranchHandler */
+  branchResponse(handler: BranchHandler, response: SipResponse): void {
+    // §16.7 step 3: remove our Via before anything else looks at the response
+    response.popVia();
+    if (handler.hiddenVias !== null && handler.hiddenFlow !== null) this.topology.hideResponse(response, handler.hiddenVias, handler.hiddenFlow);
+    handler.context.receive(handler.branch, response);
+  }
+
+  /** The copy for one target (§16.6 steps 1-3, 5, 6): new Request-URI, Max-Forwards, Path, strict-route handling. */
+  private buildBranchRequest(proxied: ProxyRequest, target: Target): SipRequest {
     const request = proxied.request.clone();
     request.setUri(target.uri);
     const maxForwards = request.maxForwards;
     request.setMaxForwards(maxForwards === undefined ? 70 : maxForwards - 1);
     if (target.path !== undefined) for (let i = target.path.length - 1; i >= 0; i--) request.add('Route', target.path[i], true);
-    const nextHopUri = request.routes[0]?.uri ?? request.uri;
     // §16.6 step 6: a strict router next (Route without lr) gets the Request-URI as its last Route
     const top = request.routes[0];
     if (top !== undefined && top.uri.kind === 'sip' && !top.uri.looseRouting) {
@@ -284,11 +301,19 @@ export class ProxyCore {
       request.popRoute();
       request.setUri(top.uri);
     }
-    const destination =
-      target.destination ??
-      (proxied.flowRoute !== undefined && !request.has('route') && target.uri.toString() === proxied.request.uri.toString() ? proxied.flowRoute : undefined) ??
-      resolveNumericUri(nextHopUri) ??
-      (await resolveUri(nextHopUri));
+    return request;
+  }
+
+  /** §16.6 step 7: the target's own flow, a flow token's connection, an IP literal, or DNS (RFC 3263). */
+  private nextHop(proxied: ProxyRequest, target: Target, request: SipRequest): Destination | Promise<Destination> {
+    if (target.destination !== undefined) return target.destination;
+    if (proxied.flowRoute !== undefined && !request.has('route') && target.uri.toString() === proxied.request.uri.toString()) return proxied.flowRoute;
+    const nextHopUri = request.routes[0]?.uri ?? request.uri;
+    return resolveNumericUri(nextHopUri) ?? resolveUri(nextHopUri);
+  }
+
+  /** §16.6 step 4: Record-Route (or the hidden topology's own), once the outgoing transport is known. */
+  private addRecordRoute(proxied: ProxyRequest, target: Target, options: ForwardOptions, request: SipRequest, destination: Destination): void {
     if (proxied.hideTopology) {
       this.topology.hideRequest(request, destination);
     } else if (options.recordRoute && request.method !== 'REGISTER') {
@@ -305,7 +330,6 @@ export class ProxyCore {
       if (inUri !== outUri) request.prependRecordRoute(inUri);
       request.prependRecordRoute(outUri);
     }
-    return { request, destination };
   }
 
   /** CANCEL (§16.10): answered here with 200, and the matching response context cancels its branches. */
@@ -375,4 +399,28 @@ export class ProxyCore {
     this.transactions.transport.sendResponse(response, undefined);
   }
 
+}
+
+/**
+ * The client transaction handler of one branch. It outlives the request's routing (2xx
+ * retransmissions reach it for 64*T1, RFC 6026), so it holds the response context and the branch,
+ * and for a hidden topology only the Vias to restore: never the ProxyRequest with its message.
+ */
+class BranchHandler implements ClientTransactionHandler {
+  readonly hiddenVias: string[] | null;
+  readonly hiddenFlow: Flow | null;
+
+  constructor(
+    private readonly core: ProxyCore,
+    readonly context: ResponseContext,
+    readonly branch: Branch,
+    proxied: ProxyRequest,
+  ) {
+    this.hiddenVias = proxied.hideTopology ? proxied.vias : null;
+    this.hiddenFlow = proxied.hideTopology ? proxied.flow : null;
+  }
+
+  onResponse(response: SipResponse): void {
+    this.core.branchResponse(this, response);
+  }
 }

@@ -212,11 +212,15 @@ export class ResponseContext {
   private startNextGroup(): boolean {
     const group = this.groups.shift();
     if (group === undefined) return false;
+    // every branch of the group exists before any starts: a branch can fail at once (no route,
+    // a send error), and completion must not be judged on a half-built group
+    const started: Branch[] = [];
     for (const target of group) {
       const branch = new Branch(this, target);
       this.branches.push(branch);
-      this.starter.startBranch(branch);
+      started.push(branch);
     }
+    for (const branch of started) this.starter.startBranch(branch);
     return true;
   }
 

@@ -291,8 +291,19 @@ export abstract class SipMessage {
     return top;
   }
 
+  /** Every forwarded request passes here (§16.6 step 3): the field is replaced where it stands. */
   setMaxForwards(value: number): void {
-    this.set(this.firstField('max-forwards')?.name ?? 'Max-Forwards', String(value));
+    const headers = this.headers;
+    for (let i = 0; i < headers.length; i++) {
+      const f = headers[i];
+      if (f.key !== 'max-forwards') continue;
+      headers[i] = new HeaderField(f.name, f.key, String(value));
+      // a second Max-Forwards (invalid anyway) must not survive with its old value
+      for (let j = headers.length - 1; j > i; j--) if (headers[j].key === 'max-forwards') headers.splice(j, 1);
+      this.invalidate('max-forwards');
+      return;
+    }
+    this.set('Max-Forwards', String(value));
   }
 
   /** Replaces the body and keeps Content-Length (and, when given, Content-Type) in step. */
