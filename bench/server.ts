@@ -3,9 +3,16 @@
  * the BENCH_* variables (../shared/bench/README.md): UDP on BENCH_HOST:BENCH_PORT, the domain
  * BENCH_DOMAIN, the users of BENCH_USERS_CSV, the benchmark routing script, an in-memory store
  * (nothing has to persist across restarts), warnings-only logging.
+ *
+ * Two extras for `npm run bench:scale` (scripts/bench-scale.mjs):
+ *  - BENCH_PRELOAD_BINDINGS=N saves N more bindings (users scale0000000...) before the harness
+ *    starts, so the cost of a request can be measured against the size of the location table;
+ *  - BENCH_LOOP_DELAY_FILE=path writes the event-loop delay seen under load (perf_hooks
+ *    monitorEventLoopDelay: the longest stall and percentiles, in ms) there when the server stops.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { startServer } from '../src/app.ts';
 import { computeHa1 } from '../src/services/auth/index.ts';
 import { MemoryStore, type Subscriber } from '../src/store/index.ts';
@@ -43,7 +50,43 @@ const server = await startServer({
   security: { flood: { requests: 0 } },
   logLevel: 'warn',
 });
-console.log(`sipline bench server on udp:${host}:${port}, domain ${domain}, ${subscribers.length} users`);
-const stop = () => void server.stop().then(() => process.exit(0));
+const preload = Number(process.env.BENCH_PRELOAD_BINDINGS ?? 0);
+if (preload > 0) {
+  const now = Date.now();
+  for (let i = 0; i < preload; i++) {
+    const user = `scale${String(i).padStart(7, '0')}`;
+    const host = `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`;
+    server.location.save({
+      aor: `${user}@${domain}`,
+      contact: `sip:${user}@${host}:5060`,
+      expiresAt: now + 7_200_000,
+      q: 1,
+      callId: `${i}-preload@${host}`,
+      cseq: 1,
+      path: [],
+      instance: null,
+      regId: null,
+      received: `udp:${host}:5060`,
+      userAgent: 'bench-preload',
+      updatedAt: now,
+    });
+  }
+  await server.location.flush();
+}
+// only when asked: its 10 ms sampling timer is a (small) cost of its own
+const loopDelayFile = process.env.BENCH_LOOP_DELAY_FILE;
+const loopDelay = monitorEventLoopDelay({ resolution: 10 });
+if (loopDelayFile) loopDelay.enable();
+console.log(`sipline bench server on udp:${host}:${port}, domain ${domain}, ${subscribers.length} users, ${preload} preloaded bindings`);
+const stop = () => {
+  loopDelay.disable();
+  const file = loopDelayFile;
+  if (file) {
+    // the histogram holds the whole interval between two samples: the delay is what exceeds the 10 ms resolution
+    const ms = (ns: number) => Math.max(0, Math.round((ns - 10e6) / 1e4) / 100);
+    writeFileSync(file, JSON.stringify({ max_ms: ms(loopDelay.max), p50_ms: ms(loopDelay.percentile(50)), p99_ms: ms(loopDelay.percentile(99)), mean_ms: ms(loopDelay.mean) }));
+  }
+  void server.stop().then(() => process.exit(0));
+};
 process.once('SIGTERM', stop);
 process.once('SIGINT', stop);
