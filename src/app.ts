@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import { warmUpCodec } from './sip/index.ts';
 import { Counters, createLogger, type Logger, type LogLevel } from './shared/index.ts';
 import { LocalIdentity, ProxyCore } from './proxy/index.ts';
 import { loadScript, RoutingEngine, type RoutingScript, type RoutingServices } from './routing/index.ts';
@@ -48,6 +49,8 @@ export interface ServerConfig {
     idleTimeoutSec?: number;
     messageTimeoutSec?: number;
   };
+  /** Run the codec over synthetic messages at start so the JIT has optimized it (default true). */
+  warmUp?: boolean;
   logLevel?: LogLevel;
   logger?: Logger;
 }
@@ -80,6 +83,8 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
   const security = new SecurityService(securityPolicy(config.security), { store, counters, logger });
   await security.start();
   const limits = config.limits ?? {};
+  // optimize the codec before the first datagram: a cold start into full load overflows the socket buffer
+  if (config.warmUp !== false) warmUpCodec();
   const transport = new TransportLayer({
     listen: config.listen,
     counters,

@@ -16,3 +16,4 @@ export { splitList, quoteIfNeeded } from './header-scanner.ts';
 export { headerKey, isListHeader } from './header-names.ts';
 export { escape, unescape } from './escaping.ts';
 export * as charset from './charset.ts';
+export { warmUpCodec } from './warm-up.ts';
