@@ -1,12 +1,14 @@
 import { join } from 'node:path';
 import { warmUpCodec } from './sip/index.ts';
 import { Counters, createLogger, type Logger, type LogLevel } from './shared/index.ts';
-import { LocalIdentity, ProxyCore } from './proxy/index.ts';
-import { loadScript, RoutingEngine, type RoutingScript, type RoutingServices } from './routing/index.ts';
+import { LocalIdentity, ProxyCore, RequestOriginator } from './proxy/index.ts';
+import { bindingTargets, loadScript, RoutingEngine, targetsForBody, type RoutingScript, type RoutingServices } from './routing/index.ts';
 import defaultScript from './routing/default-script.ts';
 import { DigestAuthenticator, type DigestAlgorithm } from './services/auth/index.ts';
 import { DomainDirectory } from './services/domains/index.ts';
 import { LocationService } from './services/location/index.ts';
+import { DEFAULT_MESSAGING_POLICY, MessageSilo, type MessagingPolicy } from './services/messaging/index.ts';
+import { DEFAULT_PRESENCE_POLICY, PresenceService, type DefaultPresencePolicy, type PresencePolicy } from './services/presence/index.ts';
 import { DEFAULT_REGISTRAR_POLICY, Registrar, type RegistrarPolicy } from './services/registrar/index.ts';
 import { DEFAULT_SECURITY_POLICY, SecurityService, type SecurityPolicy, type TrustedPeer } from './services/security/index.ts';
 import { SqliteStore, type Domain, type Store } from './store/index.ts';
@@ -40,6 +42,18 @@ export interface ServerConfig {
     maxCallsPerUser?: number;
     trustedPeers?: TrustedPeer[];
   };
+  /** MESSAGE size limits and the offline store (DEFAULT_MESSAGING_POLICY where absent). */
+  messaging?: Partial<Omit<MessagingPolicy, 'offline'>> & { offline?: Partial<MessagingPolicy['offline']> };
+  /** The presence server (DEFAULT_PRESENCE_POLICY where absent; on unless enabled is false). */
+  presence?: {
+    enabled?: boolean;
+    defaultPolicy?: DefaultPresencePolicy;
+    publish?: Partial<Pick<PresencePolicy['publication'], 'defaultExpires' | 'minExpires' | 'maxExpires'>>;
+    subscribe?: Partial<Pick<PresencePolicy['subscription'], 'defaultExpires' | 'minExpires' | 'maxExpires'>>;
+    /** Presence from registration, globally and per domain. */
+    fromRegistration?: boolean;
+    domains?: Record<string, { fromRegistration?: boolean }>;
+  };
   /** Limits on what a peer can make the server hold (the transport's defaults when absent). */
   limits?: {
     maxMessageSize?: number;
@@ -62,6 +76,10 @@ export interface RunningServer {
   readonly domains: DomainDirectory;
   readonly location: LocationService;
   readonly security: SecurityService;
+  /** The offline message store (Kamailio msilo). */
+  readonly messages: MessageSilo;
+  /** The presence server; undefined when presence.enabled is false. */
+  readonly presence: PresenceService | undefined;
   readonly dataPath: string | null;
   /** Loads the script file again (or the default script); new requests use it. */
   reloadScript(): Promise<void>;
@@ -135,6 +153,52 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
   });
   transactions.setUser(proxy.user);
 
+  // Offline messages are delivered when their recipient registers: to every contact it has then,
+  // as a proxy forks a MESSAGE, with the size rule of checkMessageSize() (413: no contact can take it).
+  const messagingPolicy = messagingSettings(config.messaging);
+  const originator = new RequestOriginator(transactions, logger);
+  const messages = new MessageSilo(store, {
+    policy: messagingPolicy.offline,
+    logger,
+    deliver: async (aor, request) => {
+      const registered = bindingTargets(location, aor);
+      const targets = targetsForBody(registered, request.body.length, messagingPolicy.maxUdpBody);
+      if (registered.length > 0 && targets.length === 0) return 413;
+      return (await originator.send(request, targets)).status;
+    },
+  });
+  await messages.start();
+  location.onChange((aor, change) => {
+    if (change === 'saved') messages.registered(aor);
+  });
+
+  // The presence server originates NOTIFYs through client transactions of its own, with our
+  // listener address as Contact; it follows registrations for presence from registration.
+  let presence: PresenceService | undefined;
+  if (config.presence?.enabled !== false) {
+    presence = new PresenceService(
+      {
+        wheel: transactions.wheel,
+        rules: store,
+        transport: {
+          send: (request, destination, done) =>
+            void transactions.sendRequest(request, destination, { onResponse: (r) => r.status >= 200 && done(r.status) }),
+        },
+        localContact: (protocol, family) => {
+          const uri = identity.recordRouteUri(protocol, family);
+          uri.params.delete('lr');
+          return uri.toString();
+        },
+        registrations: (aor) => location.lookup(aor).map((b) => ({ contact: b.contact, q: b.q })),
+        logger,
+      },
+      presenceSettings(config.presence),
+    );
+    await presence.start();
+    const watching = presence;
+    location.onChange((aor) => watching.registrationChanged(aor));
+  }
+
   const services: RoutingServices = {
     domains,
     auth,
@@ -143,6 +207,8 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
     registrar,
     registrarPolicy: policyFor,
     security,
+    messaging: { policy: messagingPolicy, offline: messages },
+    presence,
     isLocalUri: (uri) => identity.isLocalUri(uri),
     logger,
   };
@@ -160,6 +226,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
         marker = m;
         await domains.load();
         await security.reloadPeers();
+        await presence?.reloadRules();
       })
       .catch((err: Error) => logger.warn({ err: err.message }, 'cannot read the store'));
   }, 1000);
@@ -174,6 +241,8 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
     domains,
     location,
     security,
+    messages,
+    presence,
     dataPath,
     async reloadScript() {
       engine.replace(config.script ? await loadScript(config.script) : defaultScript);
@@ -182,6 +251,8 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
     async stop() {
       clearInterval(watch);
       security.stop();
+      messages.stop();
+      presence?.stop();
       transactions.shutdown();
       await transport.stop();
       await location.stop();
@@ -194,6 +265,27 @@ function stripDomains(policy: ServerConfig['registrar']): Partial<RegistrarPolic
   if (policy === undefined) return {};
   const { domains: _domains, ...rest } = policy;
   return rest;
+}
+
+function messagingSettings(given: ServerConfig['messaging']): MessagingPolicy {
+  const d = DEFAULT_MESSAGING_POLICY;
+  return {
+    maxBody: given?.maxBody ?? d.maxBody,
+    maxUdpBody: given?.maxUdpBody ?? d.maxUdpBody,
+    offline: { ...d.offline, ...given?.offline },
+  };
+}
+
+function presenceSettings(given: ServerConfig['presence']): PresencePolicy {
+  const d = DEFAULT_PRESENCE_POLICY;
+  const global = given?.fromRegistration ?? false;
+  const domains = given?.domains ?? {};
+  return {
+    publication: { ...d.publication, ...given?.publish },
+    subscription: { ...d.subscription, ...given?.subscribe },
+    defaultPolicy: given?.defaultPolicy ?? d.defaultPolicy,
+    fromRegistration: (domain) => domains[domain]?.fromRegistration ?? global,
+  };
 }
 
 function securityPolicy(given: ServerConfig['security']): SecurityPolicy {

@@ -12,6 +12,7 @@ import { peerAdd, peerDel, peerList } from './peer-commands.ts';
 import { CommandError, UsageError } from './errors.ts';
 import { location } from './location-command.ts';
 import { processOutput, type Output } from './output.ts';
+import { PRESENCE_ACTIONS, presenceRule, presenceRuleDel, presenceRules } from './presence-commands.ts';
 import { start } from './start-command.ts';
 import { userAdd, userDel, userImport, userList, userPasswd } from './user-commands.ts';
 
@@ -106,6 +107,29 @@ Exit status: 0 done, 1 the command failed, 2 the command was used wrongly.`,
     (address: string, options) => peerDel(address, options, out),
   );
   withStoreOptions(peer.command('list').description('list the trusted peers (configured and stored)')).action((options) => peerList(options, out));
+
+  const presence = program.command('presence').description('who may see a user\'s presence (watcher authorization rules)');
+  const ruleHelp: Record<string, string> = {
+    allow: 'let the watcher see the presence',
+    block: 'refuse the watcher (403; an existing subscription is terminated)',
+    'polite-block': 'accept the watcher but show the user offline',
+    pending: 'hold the watcher pending (the user sees it in presence.winfo)',
+  };
+  for (const action of PRESENCE_ACTIONS) {
+    withStoreOptions(
+      presence
+        .command(action)
+        .argument('<presentity>', 'the user, user@domain')
+        .argument('<watcher>', 'user@domain, a whole domain, or "*" for everyone')
+        .description(ruleHelp[action]),
+    ).action((presentity: string, watcher: string, options) => presenceRule(action, presentity, watcher, options, out));
+  }
+  withStoreOptions(presence.command('del').argument('<presentity>').argument('<watcher>').description('delete a rule (presence.default_policy applies again)')).action(
+    (presentity: string, watcher: string, options) => presenceRuleDel(presentity, watcher, options, out),
+  );
+  withStoreOptions(presence.command('rules').argument('<presentity>', 'the user, user@domain').description("list a user's rules")).action((presentity: string, options) =>
+    presenceRules(presentity, options, out),
+  );
 
   withStoreOptions(program.command('location').argument('[aor]', 'only the bindings of this address-of-record (user@domain)').description('show the current registrations (bindings)'))
     .action((aor: string | undefined, options) => location(aor, options, out));

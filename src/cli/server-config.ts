@@ -34,6 +34,12 @@ export function toServerConfig(config: SiplineConfig): ServerConfig {
     tls: tlsSettings(config.tls),
     topologyHiding: { enabled: config.topology_hiding.enabled, secret: config.topology_hiding.secret },
     security: securitySettings(config.security),
+    messaging: {
+      maxBody: config.messaging.max_body,
+      maxUdpBody: config.messaging.max_udp_body,
+      offline: { enabled: config.messaging.offline.enabled, maxPerUser: config.messaging.offline.max_per_user, expireSec: config.messaging.offline.expire_sec },
+    },
+    presence: presenceSettings(config.presence),
     limits: {
       maxMessageSize: config.limits.max_message_size,
       maxHeaders: config.limits.max_headers,
@@ -43,6 +49,18 @@ export function toServerConfig(config: SiplineConfig): ServerConfig {
       messageTimeoutSec: config.limits.message_timeout_sec,
     },
     logLevel: config.log.level,
+  };
+}
+
+function presenceSettings(p: SiplineConfig['presence']): ServerConfig['presence'] {
+  const expiries = (e: { default_expires: number; min_expires: number; max_expires: number }) => ({ defaultExpires: e.default_expires, minExpires: e.min_expires, maxExpires: e.max_expires });
+  return {
+    enabled: p.enabled,
+    defaultPolicy: p.default_policy,
+    publish: expiries(p.publish),
+    subscribe: expiries(p.subscribe),
+    fromRegistration: p.from_registration,
+    domains: Object.fromEntries(Object.entries(p.domains).map(([name, d]) => [name.toLowerCase(), withoutUndefined({ fromRegistration: d.from_registration })])),
   };
 }
 

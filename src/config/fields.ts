@@ -108,7 +108,10 @@ export function integer(meta: IntegerMeta): Field<number | undefined> {
 }
 
 /** A switch: YAML true/false (environment variables and flags also give "true"/"false", "on"/"off", "1"/"0"). */
-export function boolean(meta: Meta<boolean> & { default: boolean }): Field<boolean> {
+export function boolean(meta: Meta<boolean> & { default: boolean }): Field<boolean>;
+/** Without a default: optional (a per-domain override that is absent means the global value). */
+export function boolean(meta: Meta<boolean>): Field<boolean | undefined>;
+export function boolean(meta: Meta<boolean>): Field<boolean | undefined> {
   const words: Record<string, boolean> = { true: true, false: false, on: true, off: false, yes: true, no: false, '1': true, '0': false };
   return {
     doc: metaDoc('boolean', meta, 'true or false'),

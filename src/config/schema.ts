@@ -169,6 +169,81 @@ export const configSchema = object(
       },
       { description: 'The registrar (RFC 3261 §10.3).' },
     ),
+    messaging: object(
+      {
+        max_body: integer({
+          min: 1,
+          max: 1048576,
+          unit: 'octets',
+          default: 16384,
+          description:
+            'The largest MESSAGE body accepted (RFC 3428 pager mode); larger ones get 413 Request Entity Too Large. Longer content belongs in a session (MSRP); the limit also bounds what one user\'s offline messages can take: `offline.max_per_user` times this.',
+        }),
+        max_udp_body: integer({
+          min: 0,
+          max: 65535,
+          unit: 'octets',
+          default: 1300,
+          description:
+            'The largest MESSAGE body forwarded to a registered contact that can be reached over UDP only (registered over UDP, contact without transport=tcp/tls): RFC 3428 §9 keeps MESSAGEs under 1300 octets where a hop is not congestion-controlled (the RFC 3261 §18.1.1 figure). Such contacts are left out of larger MESSAGEs, and 413 is the answer when no contact is left. 0 turns the rule off.',
+        }),
+        offline: object(
+          {
+            enabled: boolean({
+              default: true,
+              description:
+                'Store MESSAGEs for users without a binding (202 Accepted; ctx.storeOffline() in scripts) and deliver them, oldest first with a Date header, when the user registers (Kamailio msilo). A message is deleted after a 2xx from the recipient only.',
+            }),
+            max_per_user: integer({ min: 1, max: 100000, unit: 'messages', default: 100, description: 'Messages kept for one user; when full, a MESSAGE for the offline user gets 480 as without the store.' }),
+            expire_sec: integer({ min: 60, max: 31536000, unit: 'seconds', default: 604800, description: 'How long an undelivered message is kept (7 days by default); expired ones are deleted undelivered.' }),
+          },
+          { description: 'Offline store-and-forward of MESSAGEs (persisted in the SQLite store).' },
+        ),
+      },
+      { description: 'Instant messages (MESSAGE, RFC 3428): size limits and offline delivery.' },
+    ),
+    presence: object(
+      {
+        enabled: boolean({
+          default: true,
+          description: 'Serve presence (SIMPLE): PUBLISH (RFC 3903) and SUBSCRIBE/NOTIFY for the presence and presence.winfo event packages of local users (RFC 3856, RFC 3857). When false these requests go to the users\' devices like any other.',
+        }),
+        default_policy: choice(['same-domain', 'allow', 'pending', 'polite-block', 'block'], {
+          default: 'same-domain',
+          description:
+            'Who may watch a user that has no rule for the watcher (`sipline presence allow|block|polite-block|pending`): same-domain allows watchers of the user\'s own domain and holds others pending (visible to the user in presence.winfo); allow, pending, polite-block (accepted, shown offline) or block (403) apply to everyone.',
+        }),
+        publish: object(
+          {
+            default_expires: integer({ min: 1, max: 4294967295, unit: 'seconds', default: 3600, description: 'How long a publication lasts when the PUBLISH asks for no Expires.' }),
+            min_expires: integer({ min: 1, max: 4294967295, unit: 'seconds', default: 60, description: 'Shorter requested expiries get 423 Interval Too Brief with this Min-Expires (RFC 3903 §6).' }),
+            max_expires: integer({ min: 1, max: 4294967295, unit: 'seconds', default: 7200, description: 'Longer requested expiries are cut to this.' }),
+          },
+          { description: 'Publications (PUBLISH, RFC 3903).' },
+        ),
+        subscribe: object(
+          {
+            default_expires: integer({ min: 1, max: 4294967295, unit: 'seconds', default: 3600, description: 'How long a subscription lasts when the SUBSCRIBE asks for no Expires (RFC 3856 §6.4).' }),
+            min_expires: integer({ min: 1, max: 4294967295, unit: 'seconds', default: 60, description: 'Shorter requested expiries get 423 Interval Too Brief with this Min-Expires (RFC 6665 §4.2.1.1).' }),
+            max_expires: integer({ min: 1, max: 4294967295, unit: 'seconds', default: 7200, description: 'Longer requested expiries are cut to this.' }),
+          },
+          { description: 'Subscriptions (SUBSCRIBE, RFC 6665).' },
+        ),
+        from_registration: boolean({
+          default: false,
+          description: 'Presence from registration (Kamailio pua_usrloc): a user with live bindings and no publication appears online, with a tuple per registered contact, and offline once unregistered.',
+        }),
+        domains: record(
+          domainName('A domain name.'),
+          object(
+            { from_registration: boolean({ description: 'Presence from registration for this domain; the global value when absent.' }) },
+            { description: 'Presence settings for one domain.' },
+          ),
+          { description: 'Per-domain overrides of `from_registration`, by domain name.' },
+        ),
+      },
+      { description: 'The presence server (SIMPLE): publications, subscriptions and watcher authorization.' },
+    ),
     timers: object(
       {
         t1: integer({ min: 1, max: 60000, unit: 'milliseconds', default: 500, description: 'T1, the round-trip time estimate (RFC 3261 §17.1.1.1).' }),

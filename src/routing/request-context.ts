@@ -1,13 +1,17 @@
 import type { Logger } from '../shared/index.ts';
-import { parseUri, SipUri, type ResponseOptions, type SipRequest, type SipResponse, type Uri } from '../sip/index.ts';
+import { parseUri, type ResponseOptions, type SipRequest, type SipResponse, type Uri } from '../sip/index.ts';
 import type { ProxyRequest, ResponseContext, Target } from '../proxy/index.ts';
 import type { DigestAuthenticator, AuthKind } from '../services/auth/index.ts';
 import type { DomainDirectory } from '../services/domains/index.ts';
 import type { LocationService } from '../services/location/index.ts';
+import type { MessageSilo, MessagingPolicy } from '../services/messaging/index.ts';
+import type { PresenceOutcome, PresenceService } from '../services/presence/index.ts';
 import type { Registrar, RegistrarPolicy } from '../services/registrar/index.ts';
 import type { SecurityService, TrustedPeer } from '../services/security/index.ts';
 import type { Domain, SubscriberRepository } from '../store/ports.ts';
-import { isReliable, isWebSocket, protocolNamed, type Destination, type Flow, type TransportProtocol } from '../transport/index.ts';
+import type { Flow } from '../transport/index.ts';
+import { bindingTargets } from './binding-targets.ts';
+import { targetsForBody } from './message-size.ts';
 
 /** The services a routing script reaches through its context. */
 export interface RoutingServices {
@@ -21,6 +25,10 @@ export interface RoutingServices {
   isLocalUri(uri: Uri): boolean;
   /** Trusted peers, brute-force protection for authenticate(), the concurrent call limit. */
   security: SecurityService;
+  /** Pager-mode MESSAGE: the size limits, and the offline store (storeOffline()). */
+  messaging: { policy: MessagingPolicy; offline: MessageSilo };
+  /** The presence server (PUBLISH, SUBSCRIBE/NOTIFY); absent when presence.enabled is false. */
+  presence?: PresenceService;
   logger: Logger;
 }
 
@@ -253,18 +261,121 @@ export class RequestContext {
    */
   lookup(aor?: string): Target[] {
     const key = aor ?? this.aorOf(this.request.uri);
-    if (key === undefined) return [];
-    const targets: Target[] = [];
-    for (const b of this.services.location.lookup(key)) {
-      let uri: Uri;
-      try {
-        uri = parseUri(b.contact);
-      } catch {
-        continue;
-      }
-      targets.push({ uri, q: b.q, path: b.path.length > 0 ? b.path : undefined, destination: registeredFlow(b.received, uri) });
+    return key === undefined ? [] : bindingTargets(this.services.location, key);
+  }
+
+  /**
+   * The size rules of a MESSAGE (RFC 3428 §9), to call before relaying one; any other method passes
+   * unchecked. A body above messaging.max_body is refused whatever the path. A body above
+   * messaging.max_udp_body (1300 octets by default: RFC 3428 §9 keeps MESSAGEs under 1300 octets
+   * unless every hop is congestion-controlled, the size RFC 3261 §18.1.1 sends over TCP when the
+   * path MTU is unknown) cannot go to a registered contact that is reachable over UDP only: those
+   * of `targets` are left out. Returns the targets that can carry the request; when none is left,
+   * or the body is too large at all, answers 413 Request Entity Too Large and returns null.
+   * Without targets (a next hop in another domain, a server, which must support TCP, RFC 3261
+   * §18) only messaging.max_body applies; the transport moves large requests to TCP itself.
+   */
+  checkMessageSize(targets: Target[] = []): Target[] | null {
+    if (this.method !== 'MESSAGE') return targets;
+    const size = this.request.body.length;
+    const policy = this.services.messaging.policy;
+    if (size > policy.maxBody) {
+      this.reply(413, { headers: [['Warning', `399 - "the body is larger than ${policy.maxBody} octets"`]] });
+      return null;
     }
-    return targets;
+    const fitting = targetsForBody(targets, size, policy.maxUdpBody);
+    if (fitting.length === 0 && targets.length > 0) {
+      this.reply(413, { headers: [['Warning', `399 - "the body is larger than ${policy.maxUdpBody} octets and the recipient is reachable over UDP only"`]] });
+      return null;
+    }
+    return fitting;
+  }
+
+  /**
+   * Offline storage of this MESSAGE (Kamailio msilo m_store) for the Request-URI's user (or the
+   * given AOR), who has no binding: it is delivered when the user next registers, and the sender
+   * gets 202 Accepted (RFC 3428 §7: accepted, not yet delivered). Returns false, answering nothing,
+   * when the request is not a MESSAGE for a user of a served domain, its body is above
+   * messaging.max_body, the store is off (messaging.offline.enabled) or the user's quota
+   * (messaging.offline.max_per_user) is full: the script answers then. Whether the user exists and
+   * who may leave messages is the script's decision (the default script: authenticated local
+   * users and trusted peers, for existing users only).
+   */
+  async storeOffline(aor?: string): Promise<boolean> {
+    if (this.method !== 'MESSAGE' || this.inDialog) return false;
+    const key = aor ?? this.aorOf(this.request.uri);
+    if (key === undefined || this.request.body.length > this.services.messaging.policy.maxBody) return false;
+    if ((await this.services.messaging.offline.store(key, this.request)) !== 'stored') return false;
+    this.reply(202);
+    return true;
+  }
+
+  /**
+   * The presence server's PUBLISH (RFC 3903): for a PUBLISH whose Request-URI is a user of a
+   * served domain, answers it (200 with SIP-ETag, 412, 423, 489, 415, ...) and returns true. Only
+   * the presentity itself (the authenticated user) or a trusted peer may publish: others get 403;
+   * an unknown user 404. Returns false, answering nothing, for any other request or when presence
+   * is off.
+   */
+  async handlePublish(): Promise<boolean> {
+    const presence = this.services.presence;
+    if (presence === undefined || this.method !== 'PUBLISH' || this.inDialog) return false;
+    const presentity = this.aorOf(this.request.uri);
+    if (presentity === undefined) return false;
+    const user = this.authenticatedUser;
+    if (!(user !== undefined ? `${user.username}@${user.domain}` === presentity : this.isTrusted())) {
+      this.reply(403, { reason: 'Not The Presentity' });
+      return true;
+    }
+    if (!(await this.userExists())) {
+      this.reply(404);
+      return true;
+    }
+    this.replyPresence(presence.publish(this.request, presentity));
+    return true;
+  }
+
+  /**
+   * The presence server's SUBSCRIBE (RFC 6665, RFC 3856, RFC 3857): a new subscription to the
+   * presence (or, for the presentity itself, the watcher information) of a user of a served
+   * domain, answered with 200 and followed at once by a NOTIFY; or, within a dialog, a refresh or
+   * removal of a subscription of ours (its Request-URI is our Contact; 481 when unknown). The
+   * watcher is the authenticated user, else the From URI. Returns false, answering nothing, for
+   * other requests, events this server does not serve (message-summary and the like pass through
+   * to the user's devices), in-dialog requests for others, or when presence is off.
+   */
+  async handleSubscribe(): Promise<boolean> {
+    const presence = this.services.presence;
+    if (presence === undefined || this.method !== 'SUBSCRIBE') return false;
+    const flow = this.source;
+    const from = this.request.from.uri;
+    const user = this.authenticatedUser;
+    const watcher = user !== undefined ? `${user.username}@${user.domain}` : from.kind === 'sip' ? (from.user === null ? from.host.toLowerCase() : `${from.userDecoded}@${from.host.toLowerCase()}`) : from.toString();
+    if (this.inDialog) {
+      if (!this.isForUs) return false;
+      this.replyPresence(presence.subscribe(this.request, { watcher, flow }));
+      return true;
+    }
+    const presentity = this.aorOf(this.request.uri);
+    if (presentity === undefined || !presence.serves(this.request)) return false;
+    // A watcher who is neither one of our authenticated users nor a trusted peer gets the same
+    // answer for every presentity: 404 for unknown users and 200 (pending) for real ones would
+    // list the users of the domain (issue 5's rule: no answer tells existing users apart).
+    if (user === undefined && !this.isTrusted()) {
+      this.reply(403, { reason: 'Watcher Not Authenticated' });
+      return true;
+    }
+    if (!(await this.userExists())) {
+      this.reply(404);
+      return true;
+    }
+    this.replyPresence(presence.subscribe(this.request, { presentity, watcher, flow }));
+    return true;
+  }
+
+  private replyPresence(outcome: PresenceOutcome): void {
+    this.reply(outcome.status, { reason: outcome.reason, headers: outcome.headers, toTag: outcome.toTag });
+    outcome.after?.();
   }
 
   /**
@@ -347,33 +458,4 @@ export class FailureContext {
   reply(status: number, options: ResponseOptions = {}): void {
     this.proxied.reply(status, options);
   }
-}
-
-/**
- * A binding that registered over a connection (TCP, TLS, WS, WSS) and whose contact asks for that
- * transport is reached over the same connection, found by its source address (`received`):
- * RFC 3261 §18 connection reuse, and the only way at all to a WebSocket client, whose contact
- * host is an unresolvable `.invalid` name (RFC 7118 §5). UDP bindings go to their contact.
- */
-function registeredFlow(received: string | null, contact: Uri): Destination | undefined {
-  if (received === null || !(contact instanceof SipUri)) return undefined;
-  const colon1 = received.indexOf(':');
-  const protocol = protocolNamed(received.slice(0, colon1));
-  if (protocol === undefined || !isReliable(protocol) || !sameTransport(contact, protocol)) return undefined;
-  const rest = received.slice(colon1 + 1);
-  const colon = rest.lastIndexOf(':');
-  const host = rest.slice(0, colon).replace(/^\[|\]$/g, '');
-  return { protocol, address: host, port: Number(rest.slice(colon + 1)) };
-}
-
-/**
- * Whether a contact asks for the transport it registered over: its transport parameter, `sips`
- * meaning TLS (RFC 5630 §3.1.3), and "ws" standing for WS and WSS alike (RFC 7118 §5).
- */
-function sameTransport(contact: SipUri, registeredOver: TransportProtocol): boolean {
-  const named = contact.transport === undefined ? (contact.scheme === 'sips' ? 'tls' : 'udp') : protocolNamed(contact.transport);
-  if (named === undefined) return false;
-  if (isWebSocket(registeredOver)) return isWebSocket(named);
-  if (registeredOver === 'tls') return named === 'tls' || (contact.scheme === 'sips' && named === 'tcp');
-  return named === registeredOver;
 }

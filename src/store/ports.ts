@@ -53,6 +53,25 @@ export interface StoredPeer {
   group: string | null;
 }
 
+/**
+ * A MESSAGE kept for a user who was offline (Kamailio msilo): what is needed to deliver it later
+ * as the sender sent it (RFC 3428). Times are epoch milliseconds.
+ */
+export interface StoredMessage {
+  /** Assigned by the store, increasing: delivery order is id order. */
+  id: number;
+  /** The recipient's address-of-record, "user@domain". */
+  aor: string;
+  /** The From URI of the original request. */
+  sender: string;
+  /** When the server received it (the Date of the delivered copy, RFC 3261 §20.17). */
+  receivedAt: number;
+  /** After this it is discarded undelivered. */
+  expiresAt: number;
+  contentType: string | null;
+  body: Buffer;
+}
+
 export interface SubscriberRepository {
   getSubscriber(username: string, domain: string): Promise<Subscriber | undefined>;
   putSubscriber(subscriber: Subscriber): Promise<void>;
@@ -82,7 +101,47 @@ export interface TrustedPeerRepository {
   deletePeer(address: string, transport: string | null, port: number | null): Promise<boolean>;
 }
 
-export interface Store extends SubscriberRepository, DomainRepository, BindingRepository, TrustedPeerRepository {
+/** Offline messages (Kamailio msilo's silo table). */
+export interface StoredMessageRepository {
+  /** Stores a message and returns its id. */
+  storeMessage(message: Omit<StoredMessage, 'id'>): Promise<number>;
+  /** The messages for an AOR, oldest (lowest id) first. */
+  messagesFor(aor: string): Promise<StoredMessage[]>;
+  deleteMessage(id: number): Promise<boolean>;
+  /** How many messages each AOR has waiting (AORs without any are absent). */
+  messageCounts(): Promise<Map<string, number>>;
+  /** Deletes the messages that expired at or before `now`; returns the AOR of each one deleted. */
+  deleteExpiredMessages(now: number): Promise<string[]>;
+}
+
+/**
+ * What a presentity decided about a watcher (RFC 3856 §5.1 authorization; the actions of the
+ * RFC 5025 presence authorization rules): allow shows the presence state, block rejects the
+ * subscription, polite-block accepts it but shows a neutral "closed" state, pending holds it
+ * until the presentity decides (the watcher is listed in presence.winfo).
+ */
+export type PresenceAction = 'allow' | 'block' | 'polite-block' | 'pending';
+
+/**
+ * One authorization rule of a presentity (AOR "user@domain"): the watcher is an AOR
+ * ("bob@example.com"), a whole domain ("example.com") or "*" (everyone).
+ */
+export interface PresenceRule {
+  presentity: string;
+  watcher: string;
+  action: PresenceAction;
+}
+
+/** Watcher authorization rules, keyed by presentity and watcher. */
+export interface PresenceRuleRepository {
+  /** Every rule, or those of one presentity, ordered by presentity and watcher. */
+  listPresenceRules(presentity?: string): Promise<PresenceRule[]>;
+  /** Inserts, or replaces the action of, the rule with the same presentity and watcher. */
+  putPresenceRule(rule: PresenceRule): Promise<void>;
+  deletePresenceRule(presentity: string, watcher: string): Promise<boolean>;
+}
+
+export interface Store extends SubscriberRepository, DomainRepository, BindingRepository, TrustedPeerRepository, StoredMessageRepository, PresenceRuleRepository {
   /**
    * A number that changes when another process changed the data (provisioning from the CLI while
    * the server runs), so caches know when to reload.

@@ -138,7 +138,7 @@ describe('config errors name the key, the value and what is allowed', () => {
       'config.yaml: registrar.max_expire: unknown key; the known keys of registrar are: default_expires, min_expires, max_expires, max_contacts, domains (line 2)',
     ]);
     assert.deepEqual(problems('listn: [udp:1.2.3.4]\n'), [
-      'config.yaml: listn: unknown key; the known keys are: listen, domains, data, script, log, auth, registrar, timers, topology_hiding, security, limits, names, advertise, tls (line 1)',
+      'config.yaml: listn: unknown key; the known keys are: listen, domains, data, script, log, auth, registrar, messaging, presence, timers, topology_hiding, security, limits, names, advertise, tls (line 1)',
     ]);
   });
 
@@ -237,6 +237,29 @@ describe('config errors name the key, the value and what is allowed', () => {
     );
   });
 
+  test('messaging: size limits and the offline store, on by default, mapped for the server', () => {
+    const defaults = toServerConfig(load().config);
+    assert.deepEqual(
+      defaults.messaging,
+      { maxBody: 16384, maxUdpBody: 1300, offline: { enabled: true, maxPerUser: 100, expireSec: 604800 } },
+      'the offline store is on, with the RFC 3428 §9 UDP figure',
+    );
+    file('messaging.yaml', 'messaging:\n  max_udp_body: 0\n  offline: { enabled: false, max_per_user: 5, expire_sec: 3600 }\n');
+    assert.deepEqual(
+      toServerConfig(load({ file: 'messaging.yaml' }).config).messaging,
+      { maxBody: 16384, maxUdpBody: 0, offline: { enabled: false, maxPerUser: 5, expireSec: 3600 } },
+      'values of the file, defaults for the rest',
+    );
+    assert.deepEqual(
+      problems('messaging:\n  max_body: 0\n  offline:\n    expire_sec: 10\n'),
+      [
+        'config.yaml: messaging.max_body: 0 is out of range: use 1 to 1048576 octets (line 2)',
+        'config.yaml: messaging.offline.expire_sec: 10 is out of range: use 60 to 31536000 seconds (line 4)',
+      ],
+      'bad values are named with their line',
+    );
+  });
+
   test('keys that contradict each other', () => {
     assert.deepEqual(problems('registrar:\n  min_expires: 7200\n  max_expires: 3600\n'), ['config.yaml: registrar.min_expires: 7200 is above max_expires (3600) (line 2)']);
     assert.deepEqual(problems('registrar:\n  domains:\n    a.example:\n      default_expires: 10\n'), [
@@ -248,7 +271,7 @@ describe('config errors name the key, the value and what is allowed', () => {
   test('not YAML, not a mapping, no such file', () => {
     const [yamlProblem] = problems('listen: [udp:1.2.3.4\n');
     assert.match(yamlProblem, /^config\.yaml: not valid YAML: .*line 2/);
-    assert.deepEqual(problems('- a\n- b\n'), ['config.yaml: a list is not a mapping; its keys are: listen, domains, data, script, log, auth, registrar, timers, topology_hiding, security, limits, names, advertise, tls']);
+    assert.deepEqual(problems('- a\n- b\n'), ['config.yaml: a list is not a mapping; its keys are: listen, domains, data, script, log, auth, registrar, messaging, presence, timers, topology_hiding, security, limits, names, advertise, tls']);
     assert.throws(() => load({ file: 'missing.yaml' }), (err: ConfigError) => {
       assert.deepEqual(err.problems, ['--config "missing.yaml": no such file']);
       return true;

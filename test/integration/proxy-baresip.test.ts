@@ -6,8 +6,8 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { Baresip, baresipAvailable } from '../support/baresip.ts';
-import { freePort, waitFor } from '../support/sipp.ts';
+import { Baresip, baresipAvailable, startUserPhone } from '../support/baresip.ts';
+import { waitFor } from '../support/sipp.ts';
 import { startProxy, USERS } from '../support/proxy.ts';
 
 test('baresip alice calls baresip bob through sipline: digest REGISTER, INVITE with 407, accept, BYE', { timeout: 60_000, skip: baresipAvailable() ? false : 'baresip is not installed (scripts/install-peers.sh installs it)' }, async () => {
@@ -15,15 +15,7 @@ test('baresip alice calls baresip bob through sipline: digest REGISTER, INVITE w
   const phones: Baresip[] = [];
   try {
     const start = async (user: string) => {
-      const phone = await Baresip.start({
-        user,
-        password: USERS[user],
-        domain: 'example.test',
-        proxy: proxy.address(),
-        sipPort: await freePort(),
-        ctrlPort: await freePort(),
-        lifetimeSeconds: 50,
-      });
+      const phone = await startUserPhone(user, USERS[user], proxy.address(), { lifetimeSeconds: 50 });
       phones.push(phone);
       return phone;
     };

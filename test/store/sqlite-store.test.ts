@@ -73,13 +73,13 @@ describe('SqliteStore: file and migrations', () => {
     const versions = inspect(path, (db) => db.prepare('SELECT version, applied_at FROM schema_migrations').all() as Array<{ version: number; applied_at: number }>);
     assert.deepEqual(
       versions.map((v) => v.version),
-      [1, 2],
+      [1, 2, 3, 4],
     );
     assert.ok(versions[0].applied_at > 0);
     const tables = inspect(path, (db) =>
       (db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").all() as Array<{ name: string }>).map((r) => r.name),
     );
-    assert.deepEqual(tables, ['bindings', 'domains', 'schema_migrations', 'subscribers', 'trusted_peers']);
+    assert.deepEqual(tables, ['bindings', 'domains', 'presence_rules', 'schema_migrations', 'stored_messages', 'subscribers', 'trusted_peers']);
   });
 
   test('a batch of bindings that fails part way changes nothing', async () => {

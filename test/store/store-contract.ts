@@ -2,7 +2,7 @@
 // services may rely on whatever back end app.ts picks.
 import { describe, test, beforeEach, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Domain, Store, StoredBinding, Subscriber } from '../../src/store/index.ts';
+import type { Domain, Store, StoredBinding, StoredMessage, Subscriber } from '../../src/store/index.ts';
 
 export interface StoreFixture {
   store: Store;
@@ -28,6 +28,18 @@ export function storedBinding(overrides: Partial<StoredBinding> = {}): StoredBin
     received: null,
     userAgent: null,
     updatedAt: 1_700_000_000_000,
+    ...overrides,
+  };
+}
+
+export function storedMessage(overrides: Partial<Omit<StoredMessage, 'id'>> = {}): Omit<StoredMessage, 'id'> {
+  return {
+    aor: 'bob@example.com',
+    sender: 'sip:alice@example.com',
+    receivedAt: 1_700_000_000_000,
+    expiresAt: 1_700_000_600_000,
+    contentType: 'text/plain;charset=UTF-8',
+    body: Buffer.from('hello, bob \u00e9'),
     ...overrides,
   };
 }
@@ -187,6 +199,38 @@ export function storeContract(name: string, open: () => StoreFixture | Promise<S
       assert.equal(await store.changeMarker(), m);
     });
 
+    test('stored messages: stored in order, listed per AOR oldest first, deleted one by one', async () => {
+      assert.deepEqual(await store.messagesFor('bob@example.com'), [], 'nothing stored at first');
+      const first = await store.storeMessage(storedMessage());
+      const other = await store.storeMessage(storedMessage({ aor: 'carol@example.com', body: Buffer.from('for carol') }));
+      const second = await store.storeMessage(storedMessage({ receivedAt: 1_700_000_000_001, contentType: null, body: Buffer.from([0, 1, 2, 255]) }));
+      assert.ok(first < other && other < second, `ids increase in the order of storing: ${first}, ${other}, ${second}`);
+      const forBob = await store.messagesFor('bob@example.com');
+      assert.deepEqual(forBob, [
+        { ...storedMessage(), id: first },
+        { ...storedMessage({ receivedAt: 1_700_000_000_001, contentType: null, body: Buffer.from([0, 1, 2, 255]) }), id: second },
+      ], 'both of bob\'s messages, oldest first, bodies byte for byte');
+      assert.deepEqual([...(await store.messageCounts()).entries()].sort(), [['bob@example.com', 2], ['carol@example.com', 1]], 'counts per AOR');
+      forBob[0].body.fill(0);
+      assert.equal((await store.messagesFor('bob@example.com'))[0].body.toString('utf8'), 'hello, bob \u00e9', 'handed-out bodies are copies');
+      assert.equal(await store.deleteMessage(first), true, 'the first is deleted');
+      assert.equal(await store.deleteMessage(first), false, 'and is gone');
+      assert.deepEqual((await store.messagesFor('bob@example.com')).map((m) => m.id), [second], 'the second is left');
+      const third = await store.storeMessage(storedMessage());
+      assert.ok(third > second, 'an id after a deletion is still above the remaining ones');
+    });
+
+    test('stored messages: expired ones are deleted, reporting their AORs', async () => {
+      await store.storeMessage(storedMessage({ expiresAt: 1000 }));
+      await store.storeMessage(storedMessage({ expiresAt: 2000 }));
+      const kept = await store.storeMessage(storedMessage({ expiresAt: 3000 }));
+      await store.storeMessage(storedMessage({ aor: 'carol@example.com', expiresAt: 1500 }));
+      assert.deepEqual((await store.deleteExpiredMessages(2000)).sort(), ['bob@example.com', 'bob@example.com', 'carol@example.com'], 'expired at or before 2000');
+      assert.deepEqual((await store.messagesFor('bob@example.com')).map((m) => m.id), [kept], 'the unexpired one stays');
+      assert.deepEqual([...(await store.messageCounts()).entries()], [['bob@example.com', 1]], 'carol has none left');
+      assert.deepEqual(await store.deleteExpiredMessages(2000), [], 'nothing more to delete');
+    });
+
     test('trusted peers: put, replace by address+transport+port, list, delete', async () => {
       assert.deepEqual(await store.listPeers(), [], 'no peers at first');
       await store.putPeer({ address: '10.0.0.0/8', transport: 'udp', port: 5060, group: 'carrier1' });
@@ -208,6 +252,31 @@ export function storeContract(name: string, open: () => StoreFixture | Promise<S
       assert.equal(await store.deletePeer('10.0.0.0/8', 'udp', 5060), false, 'and is gone');
       assert.equal(await store.deletePeer('10.0.0.0/8', null, null), true, 'the any-transport entry is deleted');
       assert.deepEqual((await store.listPeers()).map((p) => p.address), ['2001:db8::/32'], 'one entry left');
+    });
+
+    test('presence rules: put, replace by presentity+watcher, list (all or one presentity) in order, delete', async () => {
+      assert.deepEqual(await store.listPresenceRules(), [], 'no rules at first');
+      await store.putPresenceRule({ presentity: 'alice@example.com', watcher: 'bob@example.com', action: 'pending' });
+      await store.putPresenceRule({ presentity: 'alice@example.com', watcher: 'example.org', action: 'block' });
+      await store.putPresenceRule({ presentity: 'carol@example.com', watcher: '*', action: 'polite-block' });
+      // the same presentity and watcher again replaces the action
+      await store.putPresenceRule({ presentity: 'alice@example.com', watcher: 'bob@example.com', action: 'allow' });
+      assert.deepEqual(
+        await store.listPresenceRules(),
+        [
+          { presentity: 'alice@example.com', watcher: 'bob@example.com', action: 'allow' },
+          { presentity: 'alice@example.com', watcher: 'example.org', action: 'block' },
+          { presentity: 'carol@example.com', watcher: '*', action: 'polite-block' },
+        ],
+        'three rules ordered by presentity and watcher, the replaced one with its new action',
+      );
+      assert.deepEqual((await store.listPresenceRules('carol@example.com')).map((r) => r.watcher), ['*'], 'the rules of one presentity');
+      const listed = await store.listPresenceRules('alice@example.com');
+      listed[0].action = 'block';
+      assert.equal((await store.listPresenceRules('alice@example.com'))[0].action, 'allow', 'listed rules are copies');
+      assert.equal(await store.deletePresenceRule('alice@example.com', 'example.org'), true, 'the domain rule is deleted');
+      assert.equal(await store.deletePresenceRule('alice@example.com', 'example.org'), false, 'and is gone');
+      assert.equal((await store.listPresenceRules()).length, 2, 'two rules left');
     });
   });
 }

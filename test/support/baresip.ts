@@ -10,7 +10,7 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { delay } from './sipp.ts';
+import { delay, freePort } from './sipp.ts';
 
 export const BARESIP = '/usr/bin/baresip';
 
@@ -34,6 +34,33 @@ export interface BaresipOptions {
   transport?: 'udp' | 'tcp' | 'tls';
   /** CA certificates (PEM file) that the proxy's TLS certificate must chain to (sip_cafile). */
   caFile?: string;
+  /**
+   * Lines of the contacts file ("Name" <sip:user@domain>); with any, the contact module is loaded,
+   * whose `message` command sends a MESSAGE to the current contact (the first one).
+   */
+  contacts?: string[];
+  /**
+   * Load the presence module: the account PUBLISHes its status (pubint, commands presence_online
+   * and presence_offline), and contacts marked `;presence=p2p` are SUBSCRIBEd to.
+   */
+  presence?: boolean;
+}
+
+/**
+ * A baresip phone for a user of the proxy fixture (test/support/proxy.ts: example.test), with the
+ * proxy as outbound proxy and free SIP and control ports; `options` adds or overrides the rest.
+ */
+export async function startUserPhone(user: string, password: string, proxyAddress: string, options: Partial<BaresipOptions> = {}): Promise<Baresip> {
+  return Baresip.start({
+    user,
+    password,
+    domain: 'example.test',
+    proxy: proxyAddress,
+    sipPort: await freePort(),
+    ctrlPort: await freePort(),
+    lifetimeSeconds: 70,
+    ...options,
+  });
 }
 
 export interface BaresipEvent {
@@ -79,6 +106,8 @@ export class Baresip {
       'module g711.so',
       'module aubridge.so',
       'module_tmp account.so',
+      ...((options.contacts !== undefined && options.contacts.length > 0) || options.presence === true ? ['module_app contact.so'] : []),
+      ...(options.presence === true ? ['module_app presence.so'] : []),
       'module_app menu.so',
       'module_app ctrl_tcp.so',
       `ctrl_tcp_listen 127.0.0.1:${options.ctrlPort}`,
@@ -88,9 +117,9 @@ export class Baresip {
     const transport = options.transport ?? 'udp';
     const account =
       `<sip:${options.user}@${options.domain};transport=${transport}>;auth_pass=${options.password};` +
-      `outbound="sip:${options.proxy}${transport === 'udp' ? '' : `;transport=${transport}`}";regint=60;answermode=${options.answerMode ?? 'manual'};audio_codecs=pcmu\n`;
+      `outbound="sip:${options.proxy}${transport === 'udp' ? '' : `;transport=${transport}`}";regint=60;${options.presence === true ? 'pubint=60;' : ''}answermode=${options.answerMode ?? 'manual'};audio_codecs=pcmu\n`;
     writeFileSync(join(this.dir, 'accounts'), account);
-    writeFileSync(join(this.dir, 'contacts'), '');
+    writeFileSync(join(this.dir, 'contacts'), (options.contacts ?? []).map((c) => `${c}\n`).join(''));
     const lifetime = options.lifetimeSeconds ?? 60;
     this.child = spawn(BARESIP, ['-f', this.dir, '-s', '-t', String(lifetime)], { cwd: this.dir, stdio: ['ignore', 'pipe', 'pipe'] });
     const collect = (d: Buffer) => {

@@ -1,4 +1,4 @@
-import type { Domain, Store, StoredBinding, StoredPeer, Subscriber } from '../ports.ts';
+import type { Domain, PresenceRule, Store, StoredBinding, StoredMessage, StoredPeer, Subscriber } from '../ports.ts';
 
 /** An in-memory store: for tests and for a server that needs nothing to persist. */
 export class MemoryStore implements Store {
@@ -6,6 +6,10 @@ export class MemoryStore implements Store {
   private readonly domains = new Map<string, Domain>();
   private readonly bindings = new Map<string, StoredBinding>();
   private readonly peers = new Map<string, StoredPeer>();
+  private readonly presenceRules = new Map<string, PresenceRule>();
+  /** Offline messages by id; a Map iterates in insertion order, which is id order. */
+  private readonly messages = new Map<number, StoredMessage>();
+  private lastMessageId = 0;
   private version = 0;
 
   async getSubscriber(username: string, domain: string): Promise<Subscriber | undefined> {
@@ -71,6 +75,55 @@ export class MemoryStore implements Store {
     return this.peers.delete(peerKey(address, transport, port));
   }
 
+  async storeMessage(message: Omit<StoredMessage, 'id'>): Promise<number> {
+    const id = ++this.lastMessageId;
+    this.messages.set(id, { ...message, id, body: Buffer.from(message.body) });
+    return id;
+  }
+
+  async messagesFor(aor: string): Promise<StoredMessage[]> {
+    const out: StoredMessage[] = [];
+    for (const m of this.messages.values()) if (m.aor === aor) out.push({ ...m, body: Buffer.from(m.body) });
+    return out;
+  }
+
+  async deleteMessage(id: number): Promise<boolean> {
+    return this.messages.delete(id);
+  }
+
+  async messageCounts(): Promise<Map<string, number>> {
+    const counts = new Map<string, number>();
+    for (const m of this.messages.values()) counts.set(m.aor, (counts.get(m.aor) ?? 0) + 1);
+    return counts;
+  }
+
+  async deleteExpiredMessages(now: number): Promise<string[]> {
+    const aors: string[] = [];
+    for (const m of this.messages.values()) {
+      if (m.expiresAt > now) continue;
+      this.messages.delete(m.id);
+      aors.push(m.aor);
+    }
+    return aors;
+  }
+
+  async listPresenceRules(presentity?: string): Promise<PresenceRule[]> {
+    return [...this.presenceRules.values()]
+      .filter((r) => presentity === undefined || r.presentity === presentity)
+      .map((r) => ({ ...r }))
+      .sort((a, b) => ruleKey(a.presentity, a.watcher).localeCompare(ruleKey(b.presentity, b.watcher)));
+  }
+
+  async putPresenceRule(r: PresenceRule): Promise<void> {
+    this.presenceRules.set(ruleKey(r.presentity, r.watcher), { ...r });
+    this.version++;
+  }
+
+  async deletePresenceRule(presentity: string, watcher: string): Promise<boolean> {
+    this.version++;
+    return this.presenceRules.delete(ruleKey(presentity, watcher));
+  }
+
   async changeMarker(): Promise<number> {
     return this.version;
   }
@@ -84,4 +137,8 @@ function key(username: string, domain: string): string {
 
 function peerKey(address: string, transport: string | null, port: number | null): string {
   return `${address}\u0000${transport ?? ''}\u0000${port ?? 0}`;
+}
+
+function ruleKey(presentity: string, watcher: string): string {
+  return `${presentity}\u0000${watcher}`;
 }

@@ -50,4 +50,34 @@ export const MIGRATIONS: Array<{ version: number; sql: string }> = [
       );
     `,
   },
+  {
+    // offline messages (Kamailio msilo): delivered in id order when the recipient registers; a new
+    // rowid is always above every existing one, which is all the order needs
+    version: 3,
+    sql: `
+      CREATE TABLE stored_messages (
+        id INTEGER PRIMARY KEY,
+        aor TEXT NOT NULL,
+        sender TEXT NOT NULL,
+        received_at INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL,
+        content_type TEXT,
+        body BLOB NOT NULL
+      );
+      CREATE INDEX stored_messages_aor ON stored_messages (aor, id);
+      CREATE INDEX stored_messages_expiry ON stored_messages (expires_at);
+    `,
+  },
+  {
+    // presence authorization rules (RFC 3856 §5.1): one action per presentity and watcher
+    version: 4,
+    sql: `
+      CREATE TABLE presence_rules (
+        presentity TEXT NOT NULL,
+        watcher TEXT NOT NULL,
+        action TEXT NOT NULL,
+        PRIMARY KEY (presentity, watcher)
+      );
+    `,
+  },
 ];

@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
-import type { Domain, Store, StoredBinding, StoredPeer, Subscriber } from '../ports.ts';
+import type { Domain, PresenceAction, PresenceRule, Store, StoredBinding, StoredMessage, StoredPeer, Subscriber } from '../ports.ts';
 import { MIGRATIONS } from './migrations.ts';
 
 interface SubscriberRow {
@@ -24,6 +24,16 @@ interface BindingRow {
   received: string | null;
   user_agent: string | null;
   updated_at: number;
+}
+
+interface MessageRow {
+  id: number;
+  aor: string;
+  sender: string;
+  received_at: number;
+  expires_at: number;
+  content_type: string | null;
+  body: Buffer;
 }
 
 /**
@@ -146,6 +156,52 @@ export class SqliteStore implements Store {
 
   async deletePeer(address: string, transport: string | null, port: number | null): Promise<boolean> {
     return this.db.prepare('DELETE FROM trusted_peers WHERE address = ? AND transport = ? AND port = ?').run(address, transport ?? '', port ?? 0).changes > 0;
+  }
+
+  async storeMessage(m: Omit<StoredMessage, 'id'>): Promise<number> {
+    const result = this.db
+      .prepare('INSERT INTO stored_messages (aor, sender, received_at, expires_at, content_type, body) VALUES (?, ?, ?, ?, ?, ?)')
+      .run(m.aor, m.sender, m.receivedAt, m.expiresAt, m.contentType, m.body);
+    return Number(result.lastInsertRowid);
+  }
+
+  async messagesFor(aor: string): Promise<StoredMessage[]> {
+    const rows = this.db.prepare('SELECT * FROM stored_messages WHERE aor = ? ORDER BY id').all(aor) as MessageRow[];
+    return rows.map((r) => ({ id: r.id, aor: r.aor, sender: r.sender, receivedAt: r.received_at, expiresAt: r.expires_at, contentType: r.content_type, body: r.body }));
+  }
+
+  async deleteMessage(id: number): Promise<boolean> {
+    return this.db.prepare('DELETE FROM stored_messages WHERE id = ?').run(id).changes > 0;
+  }
+
+  async messageCounts(): Promise<Map<string, number>> {
+    const rows = this.db.prepare('SELECT aor, COUNT(*) AS n FROM stored_messages GROUP BY aor').all() as Array<{ aor: string; n: number }>;
+    return new Map(rows.map((r) => [r.aor, r.n]));
+  }
+
+  async deleteExpiredMessages(now: number): Promise<string[]> {
+    return this.db.transaction(() => {
+      const rows = this.db.prepare('SELECT aor FROM stored_messages WHERE expires_at <= ?').all(now) as Array<{ aor: string }>;
+      this.db.prepare('DELETE FROM stored_messages WHERE expires_at <= ?').run(now);
+      return rows.map((r) => r.aor);
+    })();
+  }
+
+  async listPresenceRules(presentity?: string): Promise<PresenceRule[]> {
+    const rows = (
+      presentity === undefined
+        ? this.db.prepare('SELECT * FROM presence_rules ORDER BY presentity, watcher').all()
+        : this.db.prepare('SELECT * FROM presence_rules WHERE presentity = ? ORDER BY watcher').all(presentity)
+    ) as Array<{ presentity: string; watcher: string; action: string }>;
+    return rows.map((r) => ({ presentity: r.presentity, watcher: r.watcher, action: r.action as PresenceAction }));
+  }
+
+  async putPresenceRule(r: PresenceRule): Promise<void> {
+    this.db.prepare('INSERT OR REPLACE INTO presence_rules (presentity, watcher, action) VALUES (?, ?, ?)').run(r.presentity, r.watcher, r.action);
+  }
+
+  async deletePresenceRule(presentity: string, watcher: string): Promise<boolean> {
+    return this.db.prepare('DELETE FROM presence_rules WHERE presentity = ? AND watcher = ?').run(presentity, watcher).changes > 0;
   }
 
   async changeMarker(): Promise<number> {
