@@ -58,37 +58,33 @@ export const SINGLE_HEADERS = ['from', 'to', 'call-id', 'cseq', 'max-forwards', 
 const keyCache = new Map<string, string>();
 
 /**
- * The names as common user agents write them, matched by length and comparison before any
- * hashing: every header line of every message passes here, and a Map lookup would hash each
- * freshly sliced name.
+ * The names as common user agents write them, by length: every header line of every message is
+ * matched against these by comparison before any hashing (a Map lookup would hash each freshly
+ * sliced name), and the parser reuses these strings instead of slicing the name out of the text.
  */
+const COMMON_NAMES: ReadonlyArray<ReadonlyArray<readonly [string, string]>> = (() => {
+  const names = ['To', 'Via', 'From', 'CSeq', 'Route', 'Allow', 'Event', 'Call-ID', 'Contact', 'Subject', 'Expires', 'Supported', 'User-Agent', 'Max-Forwards', 'Content-Type', 'Record-Route', 'Authorization', 'Content-Length', 'WWW-Authenticate', 'Proxy-Authorization', 'Proxy-Authenticate'];
+  const byLength: Array<Array<readonly [string, string]>> = [];
+  for (const name of names) (byLength[name.length] ??= []).push([name, name.toLowerCase()] as const);
+  return Array.from(byLength, (list) => list ?? []);
+})();
+
 function commonKey(name: string): string | undefined {
-  switch (name.length) {
-    case 1:
-      return undefined;
-    case 2:
-      return name === 'To' ? 'to' : undefined;
-    case 3:
-      return name === 'Via' ? 'via' : undefined;
-    case 4:
-      return name === 'From' ? 'from' : name === 'CSeq' ? 'cseq' : undefined;
-    case 5:
-      return name === 'Route' ? 'route' : name === 'Allow' ? 'allow' : name === 'Event' ? 'event' : undefined;
-    case 7:
-      return name === 'Call-ID' ? 'call-id' : name === 'Contact' ? 'contact' : name === 'Subject' ? 'subject' : name === 'Expires' ? 'expires' : undefined;
-    case 9:
-      return name === 'Supported' ? 'supported' : undefined;
-    case 10:
-      return name === 'User-Agent' ? 'user-agent' : undefined;
-    case 12:
-      return name === 'Max-Forwards' ? 'max-forwards' : name === 'Content-Type' ? 'content-type' : name === 'Record-Route' ? 'record-route' : undefined;
-    case 13:
-      return name === 'Authorization' ? 'authorization' : undefined;
-    case 14:
-      return name === 'Content-Length' ? 'content-length' : undefined;
-    default:
-      return undefined;
-  }
+  const list = COMMON_NAMES[name.length];
+  if (list === undefined) return undefined;
+  for (const [written, key] of list) if (name === written) return key;
+  return undefined;
+}
+
+/**
+ * The common name (as written, and its key) that `text` holds from `start` to `end`, without
+ * slicing it out; undefined for other names.
+ */
+export function commonNameAt(text: string, start: number, end: number): readonly [string, string] | undefined {
+  const list = COMMON_NAMES[end - start];
+  if (list === undefined) return undefined;
+  for (const entry of list) if (text.startsWith(entry[0], start)) return entry;
+  return undefined;
 }
 
 /** The lowercase long form of a header name as written on the wire. */

@@ -121,6 +121,27 @@ export class HeaderScanner {
  * inside quoted strings and <...> alone. Elements are trimmed; empty ones are kept so that
  * typed parsers can reject them.
  */
+/**
+ * Where the first element of a comma-separated header value ends: the index of the first comma
+ * outside quotes and angle brackets (the same rule as splitList), or -1 when there is one element.
+ */
+export function firstElementEnd(value: string): number {
+  if (value.indexOf(',') < 0) return -1;
+  let inQuotes = false;
+  let inAngle = false;
+  for (let i = 0; i < value.length; i++) {
+    const c = value.charCodeAt(i);
+    if (inQuotes) {
+      if (c === 92) i++;
+      else if (c === 34) inQuotes = false;
+    } else if (c === 34) inQuotes = true;
+    else if (c === 60) inAngle = true;
+    else if (c === 62) inAngle = false;
+    else if (c === 44 && !inAngle) return i;
+  }
+  return -1;
+}
+
 export function splitList(value: string): string[] {
   if (value.indexOf(',') < 0) return [value];
   const out: string[] = [];

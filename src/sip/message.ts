@@ -1,6 +1,7 @@
 import { parseAuthHeader, type AuthHeader } from './auth-header.ts';
 import { parseContacts, type ContactList } from './contact.ts';
-import { splitList } from './header-scanner.ts';
+import { firstElementEnd, splitList } from './header-scanner.ts';
+import { trimLws } from './charset.ts';
 import { headerKey, isListHeader } from './header-names.ts';
 import { SipParseError } from './parse-error.ts';
 import { parseNameAddress, type NameAddress } from './name-address.ts';
@@ -150,7 +151,8 @@ export abstract class SipMessage {
     if (this.cache.topVia === undefined) {
       const field = this.firstField('via');
       if (field === undefined) throw missing('Via');
-      const first = field.value.indexOf(',') < 0 ? field.value : splitList(field.value)[0];
+      const end = firstElementEnd(field.value);
+      const first = end < 0 ? field.value : trimLws(field.value.slice(0, end));
       this.cache.topVia = parseVia(first);
     }
     return this.cache.topVia;
@@ -259,9 +261,10 @@ export abstract class SipMessage {
     const i = this.headers.findIndex((f) => f.key === 'via');
     if (i < 0) return this.pushVia(via);
     const field = this.headers[i];
-    const elements = field.value.indexOf(',') < 0 ? [] : splitList(field.value).slice(1);
-    elements.unshift(via.toString());
-    this.headers[i] = new HeaderField(field.name, field.key, elements.join(', '));
+    // only the first element changes: the rest of the field is kept as it is, not split and joined
+    const end = firstElementEnd(field.value);
+    const top = via.toString();
+    this.headers[i] = new HeaderField(field.name, field.key, end < 0 ? top : top + ', ' + trimLws(field.value.slice(end + 1)));
     this.serialized = null;
     this.cache.vias = undefined;
     this.cache.topVia = via;
@@ -371,9 +374,9 @@ export abstract class SipMessage {
   private removeFirstElement(i: number): void {
     this.serialized = null;
     const field = this.headers[i];
-    const elements = splitList(field.value);
-    if (elements.length <= 1) this.headers.splice(i, 1);
-    else this.headers[i] = new HeaderField(field.name, field.key, elements.slice(1).join(', '));
+    const end = firstElementEnd(field.value);
+    if (end < 0) this.headers.splice(i, 1);
+    else this.headers[i] = new HeaderField(field.name, field.key, trimLws(field.value.slice(end + 1)));
   }
 
   protected invalidate(key: string): void {

@@ -1,6 +1,6 @@
 import { isUtf8 } from 'node:buffer';
 import { DIGIT, isToken, isWhitespace, trimLws } from './charset.ts';
-import { headerKey } from './header-names.ts';
+import { commonNameAt, headerKey } from './header-names.ts';
 import { HeaderField, SipRequest, SipResponse, type AnyMessage } from './message.ts';
 import { SipParseError, type ParseFailure } from './parse-error.ts';
 import { parseContentLength } from './scalar-headers.ts';
@@ -33,6 +33,8 @@ export class SipMessageError extends SipParseError {
 }
 
 const DEFAULT_MAX_HEADERS = 256;
+/** The body of the many messages that have none, shared rather than a new empty view each time. */
+const EMPTY_BODY = Buffer.alloc(0);
 
 /** Offset just past the empty line that ends the header section, and where that empty line starts. */
 interface HeadBounds {
@@ -85,11 +87,12 @@ export function parseMessage(buf: Buffer, options: ParseOptions = {}): AnyMessag
   const headers: HeaderField[] = [];
   let pos = startLineEnd;
   let name = '';
+  let key = '';
   let value = '';
   let fieldStart = -1;
   let fieldEnd = -1;
   const flush = () => {
-    if (fieldStart >= 0) headers.push(new HeaderField(name, headerKey(name), value, fieldStart, fieldEnd));
+    if (fieldStart >= 0) headers.push(new HeaderField(name, key, value, fieldStart, fieldEnd));
   };
   while (pos < head.length) {
     let nl = head.indexOf('\n', pos);
@@ -112,9 +115,21 @@ export function parseMessage(buf: Buffer, options: ParseOptions = {}): AnyMessag
       if (colon < 0 || colon > lineEnd) throw new SipParseError('header-line', `no ":" in header line ${headers.length + 1}`);
       let nameEnd = colon;
       while (nameEnd > pos && isWhitespace(head.charCodeAt(nameEnd - 1))) nameEnd--;
-      name = head.slice(pos, nameEnd);
-      if (!isToken(name)) throw new SipParseError('header-name', `bad header name ${JSON.stringify(name.slice(0, 40))}`);
-      value = trimLws(head.slice(colon + 1, lineEnd));
+      const common = commonNameAt(head, pos, nameEnd);
+      if (common !== undefined) {
+        name = common[0];
+        key = common[1];
+      } else {
+        name = head.slice(pos, nameEnd);
+        if (!isToken(name)) throw new SipParseError('header-name', `bad header name ${JSON.stringify(name.slice(0, 40))}`);
+        key = headerKey(name);
+      }
+      // the value without its surrounding LWS, sliced once
+      let valueStart = colon + 1;
+      let valueEnd = lineEnd;
+      while (valueStart < valueEnd && isWhitespace(head.charCodeAt(valueStart))) valueStart++;
+      while (valueEnd > valueStart && isWhitespace(head.charCodeAt(valueEnd - 1))) valueEnd--;
+      value = head.slice(valueStart, valueEnd);
       fieldStart = pos;
       fieldEnd = Math.min(next, head.length);
     }
@@ -155,8 +170,8 @@ export function parseMessage(buf: Buffer, options: ParseOptions = {}): AnyMessag
     if (bodyStart + declared > buf.length) {
       truncated = true;
       body = buf.subarray(bodyStart);
-    } else body = buf.subarray(bodyStart, bodyStart + declared);
-  } else body = datagram ? buf.subarray(bodyStart) : buf.subarray(bodyStart, bodyStart);
+    } else body = declared === 0 ? EMPTY_BODY : buf.subarray(bodyStart, bodyStart + declared);
+  } else body = datagram && bodyStart < buf.length ? buf.subarray(bodyStart) : EMPTY_BODY;
 
   const built = buildFromStartLine(startLine, headers, body, head, encoding, rawStartLineEnd);
   if (built instanceof SipParseError) throw built;
