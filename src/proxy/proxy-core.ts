@@ -97,7 +97,7 @@ export class ProxyRequest {
    */
   replyStateless(status: number, options: ResponseOptions = {}): SipResponse {
     if (status < 200) throw new Error('a stateless reply is a final response');
-    const response = createResponse(this.request, status, options);
+    const response = createResponse(this.request, status, { toTag: this.core.statelessToTag(), ...options });
     this.replied = true;
     this.transaction.terminate();
     this.core.transactions.transport.sendResponse(response, this.transaction.flow);
@@ -145,6 +145,12 @@ export class ProxyCore {
   private readonly topology: TopologyHiding;
   private readonly flowTokens: FlowTokens;
   private readonly hideByDefault: boolean;
+  /**
+   * The To-tag prefix of the final responses sent without a transaction: the ACK for such a
+   * response (an INVITE challenged statelessly) has no transaction to end in, and must not be
+   * relayed as if it were the ACK of a 2xx (Kamailio's sl module filters them the same way).
+   */
+  private readonly statelessTagPrefix = `sl${randomToken(6)}`;
 
   constructor(
     readonly transactions: TransactionLayer,
@@ -345,8 +351,15 @@ export class ProxyCore {
     else if (invite.finalStatus === 0) invite.respond(createResponse(invite.request, 487));
   }
 
+  /** @internal a To tag for a response sent without a transaction */
+  statelessToTag(): string {
+    return this.statelessTagPrefix + randomToken(6);
+  }
+
   /** ACK for a 2xx (§16.11 / §13.2.2.4): routed by its Route headers, statelessly. */
   private relayAck(ack: SipRequest, flow: Flow): void {
+    // the ACK of a non-2xx final response we sent statelessly ends here (§17.1.1.3: it is hop by hop)
+    if (ack.to.tag?.startsWith(this.statelessTagPrefix) === true) return;
     let restored: RestoredTopology | null;
     try {
       restored = this.topology.restoreRequest(ack);

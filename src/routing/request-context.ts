@@ -190,8 +190,11 @@ export class RequestContext {
       this.reply(403, { reason: 'Domain Not Served' });
       return false;
     }
+    // Challenges go out statelessly (RFC 3261 §8.2.7 names them as the typical stateless answer;
+    // Kamailio's auth_challenge does the same): a retransmitted request just gets a fresh
+    // challenge, and no transaction lingers 64*T1 for every unauthenticated first attempt.
     const challenge = (stale: boolean) => {
-      this.reply(kind === 'www' ? 401 : 407, { headers: this.services.auth.challenge(domain.realm, kind, stale) });
+      this.replyStateless(kind === 'www' ? 401 : 407, { headers: this.services.auth.challenge(domain.realm, kind, stale) });
       return false;
     };
     // Brute-force protection counts per account guessed (the credentials' username, which a

@@ -9,6 +9,7 @@
  * - 404 for an unknown user, 480 for a known one without a binding.
  */
 import assert from 'node:assert/strict';
+import dgram from 'node:dgram';
 import { after, before, describe, test } from 'node:test';
 import { newTag } from '../../src/shared/index.ts';
 import type { SipRequest, SipResponse } from '../../src/sip/index.ts';
@@ -148,6 +149,38 @@ describe('calls through the proxy', { timeout: 90_000 }, () => {
     assert.equal(acks.length, 1, "one ACK at bob: the proxy's own (alice's ACK ends at the proxy)");
     assert.equal(acks[0].vias.length, 1, 'a hop-by-hop ACK carries only the proxy Via');
     assert.equal(acks[0].via.branch, invite.via.branch, 'the ACK of a non-2xx shares the INVITE branch (§17.1.1.3)');
+  });
+
+  test('the ACK for a challenge sent statelessly ends at the proxy, even when its Request-URI is reachable', { timeout: 20_000 }, async () => {
+    bob.inbound.length = 0;
+    const socket = dgram.createSocket('udp4');
+    await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
+    const answers: string[] = [];
+    socket.on('message', (data) => answers.push(data.toString('latin1')));
+    try {
+      const port = socket.address().port;
+      const bobContact = `sip:bob@127.0.0.1:${bob.port()}`;
+      const common = (method: string) => [
+        `Via: SIP/2.0/UDP 127.0.0.1:${port};branch=z9hG4bK-sl-ack-1;rport`,
+        'Max-Forwards: 70',
+        'From: <sip:alice@example.test>;tag=a-sl',
+        'Call-ID: stateless-ack@127.0.0.1',
+        `CSeq: 1 ${method}`,
+      ];
+      // an INVITE straight to bob's contact, without credentials: 407 from the proxy
+      socket.send([`INVITE ${bobContact} SIP/2.0`, ...common('INVITE'), `To: <${bobContact}>`, `Contact: <sip:alice@127.0.0.1:${port}>`, 'Content-Length: 0', '', ''].join('\r\n'), proxy.udpPort, '127.0.0.1');
+      await waitFor(() => answers.some((a) => a.startsWith('SIP/2.0 407')), 3000, 'the 407');
+      const challenge = answers.find((a) => a.startsWith('SIP/2.0 407')) ?? '';
+      const to = /\r\nTo: ([^\r]*)/.exec(challenge)?.[1] ?? '';
+      assert.match(to, /;tag=/, `the 407 carries a To tag: ${challenge}`);
+      // its ACK (hop by hop, same branch, §17.1.1.3) names bob's reachable contact
+      socket.send([`ACK ${bobContact} SIP/2.0`, ...common('ACK'), `To: ${to}`, 'Content-Length: 0', '', ''].join('\r\n'), proxy.udpPort, '127.0.0.1');
+      await delay(500);
+      assert.equal(received(bob, 'ACK').length, 0, 'the ACK of our own 407 is not relayed to bob');
+      assert.equal(received(bob, 'INVITE').length, 0, 'nor was the unauthenticated INVITE');
+    } finally {
+      socket.close();
+    }
   });
 
   test('404 for an unknown user, 480 for a subscriber without a binding', { timeout: 20_000 }, async () => {
