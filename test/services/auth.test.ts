@@ -324,6 +324,15 @@ describe('DigestAuthenticator.verify()', () => {
     }
   });
 
+  test('credentials without qop (the RFC 2069 form) fail, even with a correct digest: they could be replayed', async () => {
+    const { auth } = setup();
+    const nonce = nonceOf(auth.challenge(REALM, 'www'));
+    const uri = 'sip:example.com';
+    const response = computeResponse({ algorithm: 'MD5', ha1: computeHa1('MD5', 'alice', REALM, 'correct horse'), method: 'REGISTER', uri, nonce });
+    const value = `Digest username="alice", realm="${REALM}", nonce="${nonce}", uri="${uri}", response="${response}", algorithm=MD5`;
+    assert.deepEqual(await auth.verify(plainRequest('REGISTER', uri, [['Authorization', value]]), REALM, 'www', lookup), { ok: false, reason: 'failed' });
+  });
+
   test('the digest covers the method', async () => {
     const { auth } = setup();
     const nonce = nonceOf(auth.challenge(REALM, 'www'));

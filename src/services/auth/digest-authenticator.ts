@@ -76,16 +76,16 @@ export class DigestAuthenticator {
     if (algorithm === undefined || !this.options.algorithms.includes(algorithm)) return { ok: false, reason: 'failed' };
     const nonceState = this.nonces.check(nonce);
     if (nonceState === 'invalid') return { ok: false, reason: 'failed' };
+    // Our challenges always offer qop="auth", and a client must then use it (RFC 2617 §3.2.2,
+    // RFC 7616 §3.4): credentials without it (the RFC 2069 form) carry no nonce count, so nothing
+    // would stop a replay of them within the nonce's lifetime (by a downstream hop, say).
     const qop = p.get('qop');
-    let qopInputs: { nc: string; cnonce: string } | undefined;
-    if (qop !== undefined) {
-      const nc = p.get('nc');
-      const cnonce = p.get('cnonce');
-      if (qop.toLowerCase() !== 'auth' || nc === undefined || cnonce === undefined || !isHex8(nc)) {
-        return { ok: false, reason: 'failed' };
-      }
-      qopInputs = { nc, cnonce };
+    const nc = p.get('nc');
+    const cnonce = p.get('cnonce');
+    if (qop === undefined || qop === null || qop.toLowerCase() !== 'auth' || nc === undefined || nc === null || cnonce === undefined || cnonce === null || !isHex8(nc)) {
+      return { ok: false, reason: 'failed' };
     }
+    const qopInputs = { nc, cnonce };
     const subscriber = await lookup(username);
     // An unknown user costs the same hashing as a known one and fails the same way.
     const ha1 = subscriber === undefined ? hashHex(algorithm, `${username}:${realm}:`) : algorithm === 'MD5' ? subscriber.ha1Md5 : subscriber.ha1Sha256;
@@ -94,7 +94,7 @@ export class DigestAuthenticator {
     if (subscriber === undefined || !match) return { ok: false, reason: 'failed' };
     // A correct digest on an expired nonce: ask again with stale=true (RFC 7616 §3.3).
     if (nonceState === 'stale') return { ok: false, reason: 'stale' };
-    if (qopInputs !== undefined && options.repeatAllowed !== true && !this.counts.accept(nonce, parseInt(qopInputs.nc, 16))) return { ok: false, reason: 'failed' };
+    if (options.repeatAllowed !== true && !this.counts.accept(nonce, parseInt(qopInputs.nc, 16))) return { ok: false, reason: 'failed' };
     return { ok: true, username };
   }
 }
