@@ -17,5 +17,7 @@ export function bindingKey(contact: string, instance: string | null, regId: numb
 /** Contact URIs compare with the §19.1.4 rules; lowercasing scheme and host covers the common differences. */
 function normalizeContact(contact: string): string {
   const at = contact.lastIndexOf('@');
-  return at < 0 ? contact.toLowerCase() : contact.slice(0, at) + contact.slice(at).toLowerCase();
+  const normal = at < 0 ? contact.toLowerCase() : contact.slice(0, at) + contact.slice(at).toLowerCase();
+  // the usual contact is written in lower case already: keep one string, not two, per binding
+  return normal === contact ? contact : normal;
 }

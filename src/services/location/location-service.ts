@@ -5,6 +5,9 @@ import { ExpiryQueue } from './expiry-queue.ts';
 
 export type BindingChange = 'saved' | 'removed' | 'expired';
 
+/** The Path of the many bindings that have none, shared (nothing edits a binding's path). */
+const NO_PATH: string[] = Object.freeze([]) as unknown as string[];
+
 export interface LocationOptions {
   /** How often dirty bindings are written to the store (write-behind). */
   flushIntervalMs?: number;
@@ -18,7 +21,12 @@ export interface LocationOptions {
  * in batches, and expired bindings are purged by a once-a-second timer through an expiry queue.
  */
 export class LocationService {
-  private readonly byAor = new Map<string, Map<string, Binding>>();
+  /**
+   * The bindings of each AOR: the Binding itself while it is the only one (most users have one
+   * device), a Map by key once there are more. A Map per AOR would cost a few hundred bytes per
+   * user in a table of a million.
+   */
+  private readonly byAor = new Map<string, Binding | Map<string, Binding>>();
   private readonly expiry: ExpiryQueue<Binding>;
   private readonly dirty = new Map<string, Binding>();
   private readonly removed = new Map<string, { aor: string; contact: string }>();
@@ -27,6 +35,7 @@ export class LocationService {
   private purgeTimer: NodeJS.Timeout | null = null;
   private flushing: Promise<void> = Promise.resolve();
   private count = 0;
+  private readonly userAgents = new Map<string, string>();
   private readonly listeners: Array<(aor: string, change: BindingChange) => void> = [];
 
   constructor(
@@ -76,11 +85,12 @@ export class LocationService {
 
   /** Live bindings of an AOR, highest q first (RFC 3261 §16.6 target order). */
   lookup(aor: string): Binding[] {
-    const map = this.byAor.get(aor);
-    if (map === undefined) return [];
+    const entry = this.byAor.get(aor);
+    if (entry === undefined) return [];
     const now = this.now();
+    if (!(entry instanceof Map)) return entry.expiresAt > now ? [entry] : [];
     const out: Binding[] = [];
-    for (const b of map.values()) if (b.expiresAt > now) out.push(b);
+    for (const b of entry.values()) if (b.expiresAt > now) out.push(b);
     if (out.length > 1) out.sort((a, b) => b.q - a.q);
     return out;
   }
@@ -90,13 +100,21 @@ export class LocationService {
   }
 
   get(aor: string, key: string): Binding | undefined {
-    return this.byAor.get(aor)?.get(key);
+    const entry = this.byAor.get(aor);
+    if (entry === undefined) return undefined;
+    if (entry instanceof Map) return entry.get(key);
+    return entry.key === key ? entry : undefined;
   }
 
   /** Adds or replaces a binding. */
   save(stored: StoredBinding): Binding {
-    const binding: Binding = { ...stored, key: bindingKey(stored.contact, stored.instance, stored.regId) };
-    const old = this.byAor.get(binding.aor)?.get(binding.key);
+    const binding: Binding = {
+      ...stored,
+      path: stored.path.length === 0 ? NO_PATH : stored.path,
+      userAgent: stored.userAgent === null ? null : this.sharedUserAgent(stored.userAgent),
+      key: bindingKey(stored.contact, stored.instance, stored.regId),
+    };
+    const old = this.get(binding.aor, binding.key);
     if (old !== undefined) this.detach(old);
     this.insert(binding);
     this.removed.delete(persistKey(binding));
@@ -107,7 +125,7 @@ export class LocationService {
   }
 
   remove(aor: string, key: string): boolean {
-    const b = this.byAor.get(aor)?.get(key);
+    const b = this.get(aor, key);
     if (b === undefined) return false;
     this.detach(b);
     this.markRemoved(b);
@@ -116,9 +134,9 @@ export class LocationService {
   }
 
   removeAll(aor: string): number {
-    const map = this.byAor.get(aor);
-    if (map === undefined) return 0;
-    const list = [...map.values()];
+    const entry = this.byAor.get(aor);
+    if (entry === undefined) return 0;
+    const list = entry instanceof Map ? [...entry.values()] : [entry];
     for (const b of list) this.remove(aor, b.key);
     return list.length;
   }
@@ -126,7 +144,13 @@ export class LocationService {
   /** Every live binding, for the CLI and the management API. */
   *all(): IterableIterator<Binding> {
     const now = this.now();
-    for (const map of this.byAor.values()) for (const b of map.values()) if (b.expiresAt > now) yield b;
+    for (const entry of this.byAor.values()) {
+      if (!(entry instanceof Map)) {
+        if (entry.expiresAt > now) yield entry;
+        continue;
+      }
+      for (const b of entry.values()) if (b.expiresAt > now) yield b;
+    }
   }
 
   /** Writes pending changes to the store in one batch. */
@@ -155,7 +179,7 @@ export class LocationService {
     const now = this.now();
     let purged = 0;
     for (const b of this.expiry.takeDue(now)) {
-      const current = this.byAor.get(b.aor)?.get(b.key);
+      const current = this.get(b.aor, b.key);
       if (current !== b || b.expiresAt > now) continue;
       this.detach(b);
       this.markRemoved(b);
@@ -163,6 +187,14 @@ export class LocationService {
       this.changed(b.aor, 'expired');
     }
     return purged;
+  }
+
+  /** One string per distinct User-Agent (a few models serve most users), bounded against hostile variety. */
+  private sharedUserAgent(text: string): string {
+    const known = this.userAgents.get(text);
+    if (known !== undefined) return known;
+    if (this.userAgents.size < 1024) this.userAgents.set(text, text);
+    return text;
   }
 
   private changed(aor: string, change: BindingChange): void {
@@ -175,19 +207,28 @@ export class LocationService {
     }
   }
 
+  /** Adds a binding whose key the AOR does not hold (save() detached the old one first). */
   private insert(b: Binding): void {
-    let map = this.byAor.get(b.aor);
-    if (map === undefined) this.byAor.set(b.aor, (map = new Map()));
-    map.set(b.key, b);
+    const entry = this.byAor.get(b.aor);
+    if (entry === undefined) this.byAor.set(b.aor, b);
+    else if (entry instanceof Map) entry.set(b.key, b);
+    else this.byAor.set(b.aor, new Map([[entry.key, entry], [b.key, b]]));
     this.expiry.add(b, b.expiresAt);
     this.count++;
   }
 
   private detach(b: Binding): void {
-    const map = this.byAor.get(b.aor);
-    if (map === undefined || map.get(b.key) !== b) return;
-    map.delete(b.key);
-    if (map.size === 0) this.byAor.delete(b.aor);
+    const entry = this.byAor.get(b.aor);
+    if (entry === undefined) return;
+    if (entry instanceof Map) {
+      if (entry.get(b.key) !== b) return;
+      entry.delete(b.key);
+      // back to the single form when one binding is left
+      if (entry.size === 1) this.byAor.set(b.aor, entry.values().next().value as Binding);
+    } else {
+      if (entry !== b) return;
+      this.byAor.delete(b.aor);
+    }
     this.expiry.remove(b, b.expiresAt);
     this.count--;
   }
