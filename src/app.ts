@@ -1,3 +1,4 @@
+import os from 'node:os';
 import { join } from 'node:path';
 import { warmUpCodec } from './sip/index.ts';
 import { Counters, createLogger, type Logger, type LogLevel } from './shared/index.ts';
@@ -119,7 +120,14 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
   });
   await transport.start();
   const listeners = transport.listeners();
-  const localNames = [...new Set(listeners.flatMap((l) => [l.advertisedHost, l.host]).filter((h) => h !== '0.0.0.0' && h !== '::'))];
+  // A listener on 0.0.0.0 or :: answers on every address of the machine: all of them name this
+  // server (Kamailio's auto aliases), so that a request to sip:127.0.0.1 is for us, not relayed.
+  const wildcardFamilies = new Set(listeners.filter((l) => l.host === '0.0.0.0' || l.host === '::').map((l) => (l.host === '::' ? 'IPv6' : 'IPv4')));
+  const interfaceAddresses = Object.values(os.networkInterfaces())
+    .flatMap((list) => list ?? [])
+    .filter((a) => wildcardFamilies.has(a.family))
+    .map((a) => a.address);
+  const localNames = [...new Set([...listeners.flatMap((l) => [l.advertisedHost, l.host]), ...interfaceAddresses].filter((h) => h !== '0.0.0.0' && h !== '::'))];
 
   const configuredDomains: Domain[] = (config.domains ?? []).map((d) => ({ name: d.name.toLowerCase(), realm: d.realm ?? d.name.toLowerCase(), aliases: d.aliases ?? [] }));
   const storedDomains = await store.listDomains();
@@ -145,7 +153,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
   });
 
   const transactions = new TransactionLayer(transport, { onRequest: () => {} }, { timers: config.timers, autoTrying: 'immediate', counters, logger });
-  const identity = new LocalIdentity(listeners, config.names ?? []);
+  const identity = new LocalIdentity(listeners, [...(config.names ?? []), ...interfaceAddresses]);
   const proxy = new ProxyCore(transactions, identity, {
     logger,
     hideTopology: config.topologyHiding?.enabled ?? false,

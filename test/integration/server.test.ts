@@ -182,6 +182,36 @@ describe('stack server', { timeout: 60_000 }, () => {
   });
 });
 
+test('a server on 0.0.0.0 knows every address of the machine as its own: OPTIONS sip:127.0.0.1 gets 200, not 403 Relaying Denied', { timeout: 15_000 }, async () => {
+  const wildcard = await startServer({ listen: [{ protocol: 'udp', host: '0.0.0.0', port: 0 }], store: new MemoryStore(), logLevel: 'silent', advertisedHost: '192.0.2.2' });
+  const socket = dgram.createSocket('udp4');
+  const answers: string[] = [];
+  socket.on('message', (d) => answers.push(d.toString('latin1')));
+  try {
+    await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', () => resolve()));
+    const local = socket.address().port;
+    const target = wildcard.listeners[0].port;
+    const text = [
+      `OPTIONS sip:127.0.0.1:${target} SIP/2.0`,
+      `Via: SIP/2.0/UDP 127.0.0.1:${local};branch=z9hG4bK-wildcard-1`,
+      'Max-Forwards: 70',
+      'From: <sip:probe@monitor.example>;tag=w1',
+      `To: <sip:127.0.0.1:${target}>`,
+      'Call-ID: wildcard@127.0.0.1',
+      'CSeq: 1 OPTIONS',
+      'Content-Length: 0',
+      '',
+      '',
+    ].join('\r\n');
+    socket.send(text, target, '127.0.0.1');
+    await waitFor(() => answers.length > 0, 5000, 'an answer to the OPTIONS');
+    assert.match(answers[0], /^SIP\/2\.0 200 /, `answered by the server itself: ${answers[0]}`);
+  } finally {
+    socket.close();
+    await wildcard.stop();
+  }
+});
+
 describe('sipline CLI', { timeout: 30_000 }, () => {
   test('starts, prints its listeners, answers OPTIONS and stops on SIGTERM', { timeout: 20_000 }, async () => {
     const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', '--listen', 'udp:127.0.0.1:0', '--listen', 'tcp:127.0.0.1:0', '--log-level', 'warn'], {
