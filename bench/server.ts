@@ -16,6 +16,7 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { startServer } from '../src/app.ts';
 import { computeHa1 } from '../src/services/auth/index.ts';
 import { MemoryStore, type Subscriber } from '../src/store/index.ts';
+import { syntheticBinding } from './synthetic-binding.ts';
 
 function required(name: string): string {
   const v = process.env[name];
@@ -53,24 +54,7 @@ const server = await startServer({
 const preload = Number(process.env.BENCH_PRELOAD_BINDINGS ?? 0);
 if (preload > 0) {
   const now = Date.now();
-  for (let i = 0; i < preload; i++) {
-    const user = `scale${String(i).padStart(7, '0')}`;
-    const host = `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`;
-    server.location.save({
-      aor: `${user}@${domain}`,
-      contact: `sip:${user}@${host}:5060`,
-      expiresAt: now + 7_200_000,
-      q: 1,
-      callId: `${i}-preload@${host}`,
-      cseq: 1,
-      path: [],
-      instance: null,
-      regId: null,
-      received: `udp:${host}:5060`,
-      userAgent: 'bench-preload',
-      updatedAt: now,
-    });
-  }
+  for (let i = 0; i < preload; i++) server.location.save(syntheticBinding(i, domain, now));
   await server.location.flush();
 }
 // only when asked: its 10 ms sampling timer is a (small) cost of its own

@@ -72,14 +72,12 @@ function loopDelayEnv(name) {
 function bindingFootprint(n) {
   const code = `
     const { LocationService } = await import(${JSON.stringify(join(repo, 'dist-bench/src/services/location/index.js'))});
+    const { syntheticBinding } = await import(${JSON.stringify(join(repo, 'dist-bench/bench/synthetic-binding.js'))});
     const repo = { loadBindings: async () => [], writeBindings: async () => {} };
     const location = new LocationService(repo);
     globalThis.gc(); const h0 = process.memoryUsage().heapUsed; const r0 = process.memoryUsage().rss;
     const now = Date.now();
-    for (let i = 0; i < ${n}; i++) {
-      const user = 'scale' + String(i).padStart(7, '0'); const host = '10.' + ((i >> 16) & 255) + '.' + ((i >> 8) & 255) + '.' + (i & 255);
-      location.save({ aor: user + '@bench.test', contact: 'sip:' + user + '@' + host + ':5060', expiresAt: now + 7200000, q: 1, callId: i + '-reg@' + host, cseq: 1, path: [], instance: null, regId: null, received: 'udp:' + host + ':5060', userAgent: 'bench', updatedAt: now });
-    }
+    for (let i = 0; i < ${n}; i++) location.save(syntheticBinding(i, 'bench.test', now));
     await location.flush();
     globalThis.gc(); const m = process.memoryUsage();
     console.log(JSON.stringify({ heapPerBinding: (m.heapUsed - h0) / ${n}, rssPerBinding: (m.rss - r0) / ${n} }));`;
@@ -94,16 +92,14 @@ function startupWithPersisted(n) {
   const code = `
     const { SqliteStore } = await import(${JSON.stringify(join(repo, 'dist-bench/src/store/index.js'))});
     const { LocationService } = await import(${JSON.stringify(join(repo, 'dist-bench/src/services/location/index.js'))});
+    const { syntheticBinding } = await import(${JSON.stringify(join(repo, 'dist-bench/bench/synthetic-binding.js'))});
     const path = ${JSON.stringify(join(dir, 'sipline.sqlite'))};
     const fs = await import('node:fs'); fs.mkdirSync(${JSON.stringify(dir)}, { recursive: true });
     let store = new SqliteStore(path);
     const now = Date.now();
     for (let start = 0; start < ${n}; start += 50000) {
       const batch = [];
-      for (let i = start; i < Math.min(${n}, start + 50000); i++) {
-        const user = 'scale' + String(i).padStart(7, '0'); const host = '10.' + ((i >> 16) & 255) + '.' + ((i >> 8) & 255) + '.' + (i & 255);
-        batch.push({ aor: user + '@bench.test', contact: 'sip:' + user + '@' + host + ':5060', expiresAt: now + 7200000, q: 1, callId: i + '-reg@' + host, cseq: 1, path: [], instance: null, regId: null, received: 'udp:' + host + ':5060', userAgent: 'bench', updatedAt: now });
-      }
+      for (let i = start; i < Math.min(${n}, start + 50000); i++) batch.push(syntheticBinding(i, 'bench.test', now));
       await store.writeBindings(batch, []);
     }
     await store.close();

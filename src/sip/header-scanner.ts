@@ -117,19 +117,13 @@ export class HeaderScanner {
 }
 
 /**
- * Splits a comma-separated header value into its elements (RFC 3261 §7.3.1), leaving commas
- * inside quoted strings and <...> alone. Elements are trimmed; empty ones are kept so that
- * typed parsers can reject them.
+ * Where the element of a comma-separated header value that starts at `from` ends: the index of
+ * the next comma outside quoted strings and <...> (RFC 3261 §7.3.1), or -1 when it runs to the end.
  */
-/**
- * Where the first element of a comma-separated header value ends: the index of the first comma
- * outside quotes and angle brackets (the same rule as splitList), or -1 when there is one element.
- */
-export function firstElementEnd(value: string): number {
-  if (value.indexOf(',') < 0) return -1;
+function elementEnd(value: string, from: number): number {
   let inQuotes = false;
   let inAngle = false;
-  for (let i = 0; i < value.length; i++) {
+  for (let i = from; i < value.length; i++) {
     const c = value.charCodeAt(i);
     if (inQuotes) {
       if (c === 92) i++;
@@ -142,24 +136,23 @@ export function firstElementEnd(value: string): number {
   return -1;
 }
 
+/** Where the first element ends (see elementEnd): edits of the top Via touch only that element. */
+export function firstElementEnd(value: string): number {
+  return value.indexOf(',') < 0 ? -1 : elementEnd(value, 0);
+}
+
+/**
+ * Splits a comma-separated header value into its elements (RFC 3261 §7.3.1), leaving commas
+ * inside quoted strings and <...> alone. Elements are trimmed; empty ones are kept so that
+ * typed parsers can reject them.
+ */
 export function splitList(value: string): string[] {
   if (value.indexOf(',') < 0) return [value];
   const out: string[] = [];
   let start = 0;
-  let inQuotes = false;
-  let inAngle = false;
-  for (let i = 0; i < value.length; i++) {
-    const c = value.charCodeAt(i);
-    if (inQuotes) {
-      if (c === 92) i++;
-      else if (c === 34) inQuotes = false;
-    } else if (c === 34) inQuotes = true;
-    else if (c === 60) inAngle = true;
-    else if (c === 62) inAngle = false;
-    else if (c === 44 && !inAngle) {
-      out.push(trimLws(value.slice(start, i)));
-      start = i + 1;
-    }
+  for (let end = elementEnd(value, 0); end >= 0; end = elementEnd(value, start)) {
+    out.push(trimLws(value.slice(start, end)));
+    start = end + 1;
   }
   out.push(trimLws(value.slice(start)));
   return out;
