@@ -7,13 +7,18 @@
  * Two extras for `npm run bench:scale` (scripts/bench-scale.mjs):
  *  - BENCH_PRELOAD_BINDINGS=N saves N more bindings (users scale0000000...) before the harness
  *    starts, so the cost of a request can be measured against the size of the location table;
+ *  - BENCH_WORKERS=N runs N worker processes (worker mode, src/cluster), for the speed-up over
+ *    cores; the harness pins the server to one CPU, so widen it in BENCH_START with taskset;
  *  - BENCH_LOOP_DELAY_FILE=path writes the event-loop delay seen under load (perf_hooks
  *    monitorEventLoopDelay: the longest stall and percentiles, in ms) there when the server stops.
  */
+import cluster from 'node:cluster';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { startServer } from '../src/app.ts';
+import { runPrimary, workerSettingsFromEnvironment } from '../src/cluster/index.ts';
+import { createLogger } from '../src/shared/index.ts';
 import { computeHa1 } from '../src/services/auth/index.ts';
 import { MemoryStore, type Subscriber } from '../src/store/index.ts';
 import { syntheticBinding } from './synthetic-binding.ts';
@@ -31,6 +36,19 @@ const host = process.env.BENCH_HOST || '127.0.0.1';
 const port = Number(required('BENCH_PORT'));
 const domain = required('BENCH_DOMAIN');
 const csv = required('BENCH_USERS_CSV');
+
+const workers = Number(process.env.BENCH_WORKERS ?? 1);
+if (workers > 1 && cluster.isPrimary) {
+  // the primary only forks and relays; each worker runs the code below
+  const logger = createLogger({ level: 'warn' });
+  const primary = await runPrimary({ workers, logger, onFatal: (reason) => (console.error(reason), process.exit(1)) });
+  console.log(`sipline bench server on udp:${host}:${port}, domain ${domain}, ${workers} workers`);
+  const stopAll = () => void primary.stop().then(() => process.exit(0));
+  process.once('SIGTERM', stopAll);
+  process.once('SIGINT', stopAll);
+  await new Promise(() => {});
+}
+const worker = workerSettingsFromEnvironment();
 
 const store = new MemoryStore();
 await store.putDomain({ name: domain, realm: domain, aliases: [] });
@@ -50,7 +68,12 @@ const server = await startServer({
   // the load generator is one source sending thousands of requests per second: a flood by design
   security: { flood: { requests: 0 } },
   logLevel: 'warn',
+  worker,
 });
+server.worker?.ready(server.listeners, [], async () => {
+  await server.stop();
+  return server.counters.snapshot();
+}, () => server.reloadScript());
 const preload = Number(process.env.BENCH_PRELOAD_BINDINGS ?? 0);
 if (preload > 0) {
   const now = Date.now();
@@ -72,5 +95,11 @@ const stop = () => {
   }
   void server.stop().then(() => process.exit(0));
 };
-process.once('SIGTERM', stop);
-process.once('SIGINT', stop);
+if (worker === undefined) {
+  process.once('SIGTERM', stop);
+  process.once('SIGINT', stop);
+} else {
+  // the primary stops the workers
+  process.on('SIGTERM', () => {});
+  process.on('SIGINT', () => {});
+}

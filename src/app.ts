@@ -1,6 +1,7 @@
 import os from 'node:os';
 import { join } from 'node:path';
 import { warmUpCodec } from './sip/index.ts';
+import { WorkerNode, type WorkerSettings } from './cluster/index.ts';
 import { Counters, createLogger, type Logger, type LogLevel } from './shared/index.ts';
 import { LocalIdentity, ProxyCore, RequestOriginator } from './proxy/index.ts';
 import { bindingTargets, loadScript, RoutingEngine, targetsForBody, type RoutingScript, type RoutingServices } from './routing/index.ts';
@@ -64,6 +65,8 @@ export interface ServerConfig {
     idleTimeoutSec?: number;
     messageTimeoutSec?: number;
   };
+  /** This process is one worker of a server started with several (`--workers N`); set by the CLI. */
+  worker?: WorkerSettings;
   /** Run the codec over synthetic messages at start so the JIT has optimized it (default true). */
   warmUp?: boolean;
   logLevel?: LogLevel;
@@ -82,6 +85,8 @@ export interface RunningServer {
   /** The presence server; undefined when presence.enabled is false. */
   readonly presence: PresenceService | undefined;
   readonly dataPath: string | null;
+  /** Worker mode: this process's part of the server; undefined in a single process. */
+  readonly worker: WorkerNode | undefined;
   /** Loads the script file again (or the default script); new requests use it. */
   reloadScript(): Promise<void>;
   stop(): Promise<void>;
@@ -99,6 +104,8 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
   const dataPath = config.store ? null : storePath(config.dataDir ?? 'data');
   const store = config.store ?? new SqliteStore(dataPath as string);
 
+  const worker = config.worker === undefined ? undefined : new WorkerNode(config.worker, logger);
+  await worker?.open();
   const security = new SecurityService(securityPolicy(config.security), { store, counters, logger });
   await security.start();
   const limits = config.limits ?? {};
@@ -117,7 +124,10 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
     maxConnectionsPerSource: limits.maxConnectionsPerSource,
     tcpIdleTimeoutMs: limits.idleTimeoutSec === undefined ? undefined : limits.idleTimeoutSec * 1000,
     messageTimeoutMs: limits.messageTimeoutSec === undefined ? undefined : limits.messageTimeoutSec * 1000,
+    workers: worker?.transportHooks(),
+    startHeld: true,
   });
+  worker?.attachTransport(transport);
   await transport.start();
   const listeners = transport.listeners();
   // A listener on 0.0.0.0 or :: answers on every address of the machine: all of them name this
@@ -138,13 +148,16 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
   const domains = new DomainDirectory(store, configuredDomains, localNames);
   await domains.load();
 
-  const location = new LocationService(store, { logger });
+  // in worker mode every worker holds the whole table; changes are copied between them
+  const location = new LocationService(store, { logger, persistExpiry: worker?.isHome ?? true });
   const restored = await location.start();
+  worker?.shareBindings(location);
   const registrar = new Registrar(location);
   const auth = new DigestAuthenticator({
     algorithms: config.auth?.algorithms ?? ['MD5'],
     nonceLifetimeMs: (config.auth?.nonceLifetimeSec ?? 300) * 1000,
-    nonceKey: config.auth?.nonceKey,
+    // workers share the key: a nonce one of them issued is valid in all
+    nonceKey: config.auth?.nonceKey ?? worker?.derivedKey('nonce'),
   });
   const policyFor = (domain: Domain): RegistrarPolicy => ({
     ...DEFAULT_REGISTRAR_POLICY,
@@ -157,7 +170,8 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
   const proxy = new ProxyCore(transactions, identity, {
     logger,
     hideTopology: config.topologyHiding?.enabled ?? false,
-    topologySecret: config.topologyHiding?.secret,
+    topologySecret: config.topologyHiding?.secret ?? worker?.derivedKey('topology').toString('hex'),
+    flowTokenSecret: worker?.derivedKey('flow'),
   });
   transactions.setUser(proxy.user);
 
@@ -175,7 +189,9 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
       return (await originator.send(request, targets)).status;
     },
   });
-  await messages.start();
+  // worker mode: MESSAGE goes to the home worker (src/cluster/datagram-owner.ts), which alone
+  // delivers stored messages; the others would deliver the same stored rows again
+  if (worker === undefined || worker.isHome) await messages.start();
   location.onChange((aor, change) => {
     if (change === 'saved') messages.registered(aor);
   });
@@ -240,6 +256,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
   }, 1000);
   watch.unref();
 
+  transport.release();
   logger.info({ listeners: listeners.map((l) => `${l.protocol}:${l.host}:${l.port}`), domains: domains.list().map((d) => d.name), bindings: restored }, 'sipline started');
 
   return {
@@ -252,6 +269,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
     messages,
     presence,
     dataPath,
+    worker,
     async reloadScript() {
       engine.replace(config.script ? await loadScript(config.script) : defaultScript);
       logger.info({ script: config.script ?? '(default)' }, 'routing script reloaded');
@@ -265,6 +283,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
       await transport.stop();
       await location.stop();
       await store.close();
+      await worker?.close();
     },
   };
 }

@@ -59,6 +59,7 @@ Exit status: 0 done, 1 the command failed, 2 the command was used wrongly.`,
     .option('--listen <spec>', `a listener, repeatable: ${LISTEN_FORMAT}`, collect)
     .option('--domain <name>', 'a served domain, repeatable', collect)
     .option('--script <file>', 'the routing script (TypeScript or JavaScript)')
+    .option('--workers <n>', 'worker processes: 0 (the default) one per core, 1 a single process')
     .addOption(new Option('--log-level <level>', 'trace, debug, info, warn, error, fatal or silent'))
     .addOption(new Option('--log-format <format>', 'json or pretty'))
     .action(async (options) => {

@@ -122,6 +122,16 @@ export const configSchema = object(
       flag: '--script',
       description: 'A routing script (TypeScript or JavaScript module); the built-in default script when absent. Relative to the config file\'s directory when set in the file. SIGHUP reloads it.',
     }),
+    workers: integer({
+      min: 0,
+      max: 128,
+      unit: 'processes',
+      default: 0,
+      docDefault: '0 (one per core)',
+      flag: '--workers',
+      description:
+        'How many worker processes serve SIP. 0 starts one per core (os.availableParallelism()); 1 runs the server in a single process. Workers share the UDP sockets; each request, response, ACK and CANCEL is handled by the worker that holds its transaction, and registrations are shared. TCP, TLS and WebSocket connections are all held by the first worker.',
+    }),
     log: object(
       {
         level: choice(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'], { default: 'info', flag: '--log-level', env: 'SIPLINE_LOG_LEVEL', description: 'The least severe log level written.' }),

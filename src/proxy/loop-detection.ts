@@ -1,4 +1,4 @@
-import { BRANCH_MAGIC_COOKIE } from '../shared/index.ts';
+import { BRANCH_MAGIC_COOKIE, currentBranchTag } from '../shared/index.ts';
 import type { SipRequest } from '../sip/index.ts';
 import type { LocalIdentity } from './local-identity.ts';
 
@@ -29,7 +29,7 @@ export function loopHash(request: SipRequest): string {
 }
 
 export function proxyBranch(hash: string, random: string): string {
-  return `${BRANCH_MAGIC_COOKIE}${hash}.${random}`;
+  return `${BRANCH_MAGIC_COOKIE}${hash}.${random}${currentBranchTag()}`;
 }
 
 /** §16.3 step 4: a Via of ours whose branch carries this request's hash means the request looped. */

@@ -21,6 +21,8 @@ export interface ProxyOptions {
   hideTopology?: boolean;
   /** Key of the topology-hiding tokens; a fixed one keeps hidden dialogs routable across restarts. */
   topologySecret?: string;
+  /** Key of the flow tokens (random when absent); the workers of one server share one. */
+  flowTokenSecret?: Buffer;
   logger?: Logger;
 }
 
@@ -161,7 +163,7 @@ export class ProxyCore {
     this.timerCMs = options.timerCMs ?? 181_000;
     this.logger = options.logger ?? silentLogger;
     this.topology = new TopologyHiding(identity, options.topologySecret);
-    this.flowTokens = new FlowTokens();
+    this.flowTokens = new FlowTokens(options.flowTokenSecret);
     this.hideByDefault = options.hideTopology ?? false;
   }
 

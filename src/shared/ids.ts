@@ -35,8 +35,24 @@ export function pooledRandomBytes(length: number): Buffer {
 
 export const BRANCH_MAGIC_COOKIE = 'z9hG4bK';
 
+/**
+ * In worker mode every branch this process makes ends with "~<worker index>" (`~` is a token
+ * character, RFC 3261 §25.1, and never one of ours otherwise): a response arriving at another
+ * worker of the shared socket is handed to the one that holds its client transaction.
+ */
+let branchTag = '';
+
+export function setBranchTag(worker: number | null): void {
+  branchTag = worker === null ? '' : `~${worker}`;
+}
+
+/** The suffix every branch of this process ends with ('' outside worker mode). */
+export function currentBranchTag(): string {
+  return branchTag;
+}
+
 export function newBranch(): string {
-  return BRANCH_MAGIC_COOKIE + randomToken(16);
+  return BRANCH_MAGIC_COOKIE + randomToken(16) + branchTag;
 }
 
 export function newTag(): string {

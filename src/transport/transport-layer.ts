@@ -24,6 +24,7 @@ import { addressFamily, destinationKey, type Destination, type Flow, type Transp
 import { responseDestination } from './response-routing.ts';
 import type { SourceGuard } from './source-guard.ts';
 import { normalizeAddress, StreamConnection, type StreamLimits } from './stream-connection.ts';
+import { RemoteStreamListener } from './remote-stream-listener.ts';
 import { StreamListener } from './stream-listener.ts';
 import { checkClient, tlsClientOptions, tlsServerOptions, type TlsSettings } from './tls-settings.ts';
 import { UdpListener } from './udp-listener.ts';
@@ -59,6 +60,29 @@ export interface TransportOptions {
   tls?: TlsSettings;
   counters?: Counters;
   logger?: Logger;
+  /**
+   * Drop what arrives until release() (a server that is still being wired has no one to answer:
+   * a request dropped is retransmitted, one answered 500 fails). Datagrams are still handed to
+   * other workers meanwhile.
+   */
+  startHeld?: boolean;
+  /** Worker mode: how this process shares datagrams and stream connections with the other workers. */
+  workers?: WorkerHooks;
+}
+
+/**
+ * What the transport asks of worker mode (src/cluster): every worker reads the shared UDP
+ * sockets, and a datagram that belongs to another worker is handed over before it is parsed;
+ * the stream listeners live in the home worker only, and the others hand it what they send
+ * over a stream.
+ */
+export interface WorkerHooks {
+  /** Asked for each datagram before parsing: true when another worker takes it (`listener`: the index of the UDP listener). */
+  handOver(data: Buffer, listener: number, flow: Flow): boolean;
+  /** The stream listeners another worker holds for this server (with their bound ports): this process listens on none of them. */
+  remoteStreams?: ListenSpec[];
+  /** Sends over a stream connection of the worker that holds them. */
+  sendOnStream?(bytes: Buffer, destination: Destination): void;
 }
 
 export type InboundHandler = (message: AnyMessage, flow: Flow) => void;
@@ -86,7 +110,7 @@ export class TransportLayer {
   private readonly logger: Logger;
   private readonly udp: UdpListener[] = [];
   /** TCP, TLS, WS and WSS listeners. */
-  private readonly streams: StreamListener[] = [];
+  private readonly streams: Array<StreamListener | RemoteStreamListener> = [];
   private readonly connections = new ConnectionTable();
   private readonly streamLimits: StreamLimits;
   private readonly maxHeaders: number;
@@ -97,6 +121,8 @@ export class TransportLayer {
   private readonly guard: SourceGuard | undefined;
   private readonly sizeThreshold: number;
   private readonly localSentBy = new Set<string>();
+  private readonly streamHolder: ((bytes: Buffer, destination: Destination) => void) | undefined;
+  private held: boolean;
 
   constructor(private readonly options: TransportOptions) {
     this.counters = options.counters ?? new Counters();
@@ -112,6 +138,8 @@ export class TransportLayer {
       messageTimeoutMs: options.messageTimeoutMs ?? 10_000,
     };
     this.sizeThreshold = (options.mtu ?? 1500) - 200;
+    this.held = options.startHeld ?? false;
+    this.streamHolder = options.workers?.remoteStreams !== undefined ? options.workers.sendOnStream : undefined;
   }
 
   async start(): Promise<void> {
@@ -119,26 +147,38 @@ export class TransportLayer {
       this.counters.increment('transport.socket_errors');
       this.logger.warn({ err: err.message }, 'socket error');
     };
+    const remoteStreams = this.options.workers?.remoteStreams;
     for (const spec of this.options.listen) {
       if (spec.protocol === 'udp') {
+        const index = this.udp.length;
         const l = new UdpListener(
           // 256 KB (the kernel reports twice that), as Kamailio asks for: absorbs bursts of a few ms
           { host: spec.host, port: spec.port, receiveBufferSize: this.options.udpReceiveBufferSize ?? 262_144 },
-          (data, flow) => this.receiveDatagram(data, flow),
+          (data, flow) => this.receiveDatagram(data, flow, index),
           onError,
         );
         await l.listen();
         this.udp.push(l);
+      } else if (remoteStreams !== undefined) {
+        continue;
       } else {
         const l = new StreamListener(spec.protocol, { host: spec.host, port: spec.port }, this.guardConnections(this.createServer(spec.protocol)), onError);
         await l.listen();
         this.streams.push(l);
       }
     }
+    for (const spec of remoteStreams ?? []) {
+      if (spec.protocol !== 'udp') this.streams.push(new RemoteStreamListener(spec.protocol, spec.host, spec.port));
+    }
     for (const info of this.listeners()) {
       this.localSentBy.add(sentByKey(info.advertisedHost, info.port));
       this.localSentBy.add(sentByKey(info.host, info.port));
     }
+  }
+
+  /** Messages are handled from now on (see startHeld). */
+  release(): void {
+    this.held = false;
   }
 
   async stop(): Promise<void> {
@@ -193,6 +233,12 @@ export class TransportLayer {
 
   /** Sends an already complete message (retransmissions, ACK for non-2xx, stateless forwarding). */
   sendBytes(bytes: Buffer, destination: Destination | Flow, onError?: SendErrorHandler): Flow {
+    if (destination.protocol !== 'udp' && this.streamHolder !== undefined) {
+      // worker mode: the stream connections live in the home worker
+      this.streamHolder(bytes, destination);
+      this.counters.increment(COUNTERS[destination.protocol].sent);
+      return { protocol: destination.protocol, address: destination.address, port: destination.port };
+    }
     if (destination.protocol === 'udp') {
       const flow = destination as Flow;
       const listener = flow.udp ?? this.pickListener('udp', addressFamily(destination.address));
@@ -239,11 +285,24 @@ export class TransportLayer {
 
   // ---- inbound --------------------------------------------------------------------------
 
-  private receiveDatagram(data: Buffer, flow: Flow): void {
+  /** A datagram another worker received on UDP listener `listener` and handed to this one (worker mode). */
+  receiveHandedOver(data: Buffer, listener: number, address: string, port: number): void {
+    const udp = this.udp[listener];
+    if (udp === undefined) return;
+    this.counters.increment('transport.udp.handed_in');
+    this.receiveDatagram(data, { protocol: 'udp', address, port, udp }, -1);
+  }
+
+  /** `listener`: the index of the UDP listener, or -1 for a datagram handed over by another worker. */
+  private receiveDatagram(data: Buffer, flow: Flow, listener: number): void {
     this.counters.increment('transport.udp.received');
     // a banned source costs one map lookup: none of its datagrams is parsed (unless to answer 503)
     if (this.guard !== undefined && this.guard.isBanned(flow.address)) {
       this.refuseBannedDatagram(data, flow);
+      return;
+    }
+    if (listener >= 0 && this.options.workers !== undefined && this.options.workers.handOver(data, listener, flow)) {
+      this.counters.increment('transport.udp.handed_out');
       return;
     }
     if (data.length <= 4 && isAllCrLf(data)) return; // a keep-alive, RFC 5626 §4.4.1 (UDP uses STUN, but CRLF is common)
@@ -281,6 +340,10 @@ export class TransportLayer {
   }
 
   private accept(message: AnyMessage, flow: Flow): void {
+    if (this.held) {
+      this.counters.increment('transport.held_dropped');
+      return;
+    }
     if (message.isRequest) {
       // Flood protection counts requests, not responses: a response answers a request of ours, so
       // its rate is bounded by what we send, and a busy peer relaying many answers (a gateway, a
@@ -549,9 +612,9 @@ export class TransportLayer {
     return request.toBuffer();
   }
 
-  private pickListener(protocol: TransportProtocol, family: 4 | 6): UdpListener | StreamListener | undefined {
+  private pickListener(protocol: TransportProtocol, family: 4 | 6): UdpListener | StreamListener | RemoteStreamListener | undefined {
     if (protocol === 'udp') return this.udp.find((l) => l.family === family) ?? this.udp[0];
-    let any: StreamListener | undefined;
+    let any: StreamListener | RemoteStreamListener | undefined;
     for (const l of this.streams) {
       if (l.protocol !== protocol) continue;
       if (l.family === family) return l;

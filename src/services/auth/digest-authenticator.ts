@@ -9,7 +9,7 @@ export interface DigestAuthOptions {
   algorithms: DigestAlgorithm[];
   nonceLifetimeMs: number;
   /** HMAC key for nonces; shared by the nodes of a cluster. Random per process when absent. */
-  nonceKey?: string;
+  nonceKey?: string | Buffer;
   now?: () => number;
 }
 

@@ -13,7 +13,15 @@ export interface LocationOptions {
   flushIntervalMs?: number;
   now?: () => number;
   logger?: Logger;
+  /**
+   * Whether this process deletes expired bindings from the store (default true). In worker mode
+   * every worker expires its copy of the table, and only the home worker writes the deletions.
+   */
+  persistExpiry?: boolean;
 }
+
+/** `fromPeer`: the change was made by another worker of the server and copied here (worker mode). */
+export type BindingListener = (aor: string, change: BindingChange, fromPeer: boolean) => void;
 
 /**
  * The location service (RFC 3261 §10.3): bindings per address-of-record in memory, so a lookup
@@ -36,7 +44,7 @@ export class LocationService {
   private flushing: Promise<void> = Promise.resolve();
   private count = 0;
   private readonly userAgents = new Map<string, string>();
-  private readonly listeners: Array<(aor: string, change: BindingChange) => void> = [];
+  private readonly listeners: BindingListener[] = [];
 
   constructor(
     private readonly repository: BindingRepository,
@@ -75,7 +83,7 @@ export class LocationService {
    * (stored messages, presence from registration) subscribe here instead of importing the
    * registrar. Listeners run synchronously inside the change and must defer heavy work.
    */
-  onChange(listener: (aor: string, change: BindingChange) => void): void {
+  onChange(listener: BindingListener): void {
     this.listeners.push(listener);
   }
 
@@ -120,7 +128,7 @@ export class LocationService {
     this.removed.delete(persistKey(binding));
     if (old !== undefined && old.contact !== binding.contact) this.markRemoved(old);
     this.dirty.set(persistKey(binding), binding);
-    this.changed(binding.aor, 'saved');
+    this.changed(binding.aor, 'saved', false);
     return binding;
   }
 
@@ -129,7 +137,7 @@ export class LocationService {
     if (b === undefined) return false;
     this.detach(b);
     this.markRemoved(b);
-    this.changed(aor, 'removed');
+    this.changed(aor, 'removed', false);
     return true;
   }
 
@@ -151,6 +159,39 @@ export class LocationService {
       }
       for (const b of entry.values()) if (b.expiresAt > now) yield b;
     }
+  }
+
+  /** The AORs that hold bindings. */
+  aors(): IterableIterator<string> {
+    return this.byAor.keys();
+  }
+
+  /** Every binding the AOR holds (expired ones not yet purged included), as stored. */
+  bindingsOf(aor: string): StoredBinding[] {
+    const entry = this.byAor.get(aor);
+    if (entry === undefined) return [];
+    return entry instanceof Map ? [...entry.values()].map(toStored) : [toStored(entry)];
+  }
+
+  /**
+   * Makes the AOR hold exactly these bindings, as another worker of the server has them after a
+   * change it made (and persists itself): nothing is written to the store from here, and the
+   * change listeners hear it with fromPeer set.
+   */
+  applyPeer(aor: string, bindings: readonly StoredBinding[]): void {
+    const entry = this.byAor.get(aor);
+    if (entry !== undefined) for (const b of entry instanceof Map ? [...entry.values()] : [entry]) this.detach(b);
+    const now = this.now();
+    for (const stored of bindings) {
+      if (stored.expiresAt <= now) continue;
+      this.insert({
+        ...stored,
+        path: stored.path.length === 0 ? NO_PATH : stored.path,
+        userAgent: stored.userAgent === null ? null : this.sharedUserAgent(stored.userAgent),
+        key: bindingKey(stored.contact, stored.instance, stored.regId),
+      });
+    }
+    this.changed(aor, this.byAor.has(aor) ? 'saved' : 'removed', true);
   }
 
   /** Writes pending changes to the store in one batch. */
@@ -182,9 +223,9 @@ export class LocationService {
       const current = this.get(b.aor, b.key);
       if (current !== b || b.expiresAt > now) continue;
       this.detach(b);
-      this.markRemoved(b);
+      if (this.options.persistExpiry !== false) this.markRemoved(b);
       purged++;
-      this.changed(b.aor, 'expired');
+      this.changed(b.aor, 'expired', false);
     }
     return purged;
   }
@@ -197,10 +238,10 @@ export class LocationService {
     return text;
   }
 
-  private changed(aor: string, change: BindingChange): void {
+  private changed(aor: string, change: BindingChange, fromPeer: boolean): void {
     for (const listener of this.listeners) {
       try {
-        listener(aor, change);
+        listener(aor, change, fromPeer);
       } catch (err) {
         this.options.logger?.error({ err: (err as Error).message, aor }, 'a registration listener failed');
       }
