@@ -30,7 +30,7 @@ export class WorkerLink {
   private boundPort = 0;
 
   constructor(private readonly handlers: WorkerLinkHandlers) {
-    this.socket = dgram.createSocket({ type: 'udp4', recvBufferSize: 4 * 1024 * 1024, sendBufferSize: 4 * 1024 * 1024 });
+    this.socket = dgram.createSocket({ type: 'udp4', recvBufferSize: 4 * 1024 * 1024, sendBufferSize: 4 * 1024 * 1024, lookup: loopbackLookup });
     this.socket.on('message', (frame) => this.receive(frame));
     this.socket.on('error', (err) => handlers.onError(err));
   }
@@ -111,4 +111,10 @@ export class WorkerLink {
       this.handlers.onStreamSend(frame.subarray(nameEnd), { protocol, address, port, ...(hostName === '' ? {} : { hostName }) });
     }
   }
+}
+
+/** Every peer is 127.0.0.1: no per-send address lookup (dgram's default defers each send a tick). */
+function loopbackLookup(address: string, family: unknown, callback: (err: Error | null, address: string, family: number) => void): void {
+  void family;
+  callback(null, address, 4);
 }
