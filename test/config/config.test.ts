@@ -131,6 +131,8 @@ describe('config errors name the key, the value and what is allowed', () => {
 
   test('out of range', () => {
     assert.deepEqual(problems('registrar:\n  max_contacts: 0\n'), ['config.yaml: registrar.max_contacts: 0 is out of range: use 1 to 10000 contacts (line 2)']);
+    assert.deepEqual(problems('workers: 500\n'), ['config.yaml: workers: 500 is out of range: use 0 to 128 processes (line 1)']);
+    assert.deepEqual(problems('workers: many\n'), ['config.yaml: workers: "many" is not a whole number of processes (line 1)']);
   });
 
   test('unknown keys list the known ones', () => {
@@ -138,7 +140,7 @@ describe('config errors name the key, the value and what is allowed', () => {
       'config.yaml: registrar.max_expire: unknown key; the known keys of registrar are: default_expires, min_expires, max_expires, max_contacts, domains (line 2)',
     ]);
     assert.deepEqual(problems('listn: [udp:1.2.3.4]\n'), [
-      'config.yaml: listn: unknown key; the known keys are: listen, domains, data, script, log, auth, registrar, messaging, presence, timers, topology_hiding, security, limits, names, advertise, tls (line 1)',
+      'config.yaml: listn: unknown key; the known keys are: listen, domains, data, script, workers, log, auth, registrar, messaging, presence, timers, topology_hiding, security, limits, names, advertise, tls (line 1)',
     ]);
   });
 
@@ -271,7 +273,7 @@ describe('config errors name the key, the value and what is allowed', () => {
   test('not YAML, not a mapping, no such file', () => {
     const [yamlProblem] = problems('listen: [udp:1.2.3.4\n');
     assert.match(yamlProblem, /^config\.yaml: not valid YAML: .*line 2/);
-    assert.deepEqual(problems('- a\n- b\n'), ['config.yaml: a list is not a mapping; its keys are: listen, domains, data, script, log, auth, registrar, messaging, presence, timers, topology_hiding, security, limits, names, advertise, tls']);
+    assert.deepEqual(problems('- a\n- b\n'), ['config.yaml: a list is not a mapping; its keys are: listen, domains, data, script, workers, log, auth, registrar, messaging, presence, timers, topology_hiding, security, limits, names, advertise, tls']);
     assert.throws(() => load({ file: 'missing.yaml' }), (err: ConfigError) => {
       assert.deepEqual(err.problems, ['--config "missing.yaml": no such file']);
       return true;
