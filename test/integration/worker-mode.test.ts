@@ -8,6 +8,9 @@
  * - CANCEL of ringing calls: each gets 487 and the CANCEL 200, whichever worker read it;
  * - carol registered over TCP (held by worker 0) is called over UDP many times: the workers
  *   that do not hold her connection hand their sends to the one that does;
+ * - a MESSAGE to dave while he is offline is stored (202) and delivered when he registers,
+ *   whichever worker his REGISTER reaches (MESSAGE belongs to worker 0, which hears of the
+ *   registration from the other);
  * - SIGTERM: exit 0, and each worker reports that it read datagrams and that hand-overs went
  *   both ways.
  */
@@ -19,7 +22,7 @@ import { after, before, describe, test } from 'node:test';
 import { newTag } from '../../src/shared/index.ts';
 import type { Destination, TransportProtocol } from '../../src/transport/index.ts';
 import { runCli, spawnCli } from '../support/cli.ts';
-import { call, DOMAIN, register, startPhone, USERS, type Phone, type Proxy } from '../support/proxy.ts';
+import { call, digestCredentials, DOMAIN, received, register, startPhone, USERS, type Phone, type Proxy } from '../support/proxy.ts';
 import { freePort, SippProcess, waitFor } from '../support/sipp.ts';
 
 let root: string;
@@ -56,7 +59,7 @@ describe('worker mode (--workers 2)', { timeout: 150_000 }, () => {
     const data = join(root, 'data');
     const domain = await runCli(['domain', 'add', DOMAIN, '--data', data]);
     assert.equal(domain.code, 0, domain.stderr);
-    for (const [user, password] of Object.entries(USERS)) {
+    for (const [user, password] of Object.entries({ ...USERS, dave: 'dave-secret' })) {
       const added = await runCli(['user', 'add', `${user}@${DOMAIN}`, '--password', password, '--data', data]);
       assert.equal(added.code, 0, added.stderr);
     }
@@ -125,6 +128,29 @@ describe('worker mode (--workers 2)', { timeout: 150_000 }, () => {
       assert.equal(final.status, 200, `call ${i} to carol over TCP: ${final.status} ${final.reason}`);
       const bye = await outgoing.bye();
       assert.equal(bye.status, 200, `call ${i}: BYE through the proxy to carol`);
+    }
+  });
+
+  test('a MESSAGE for an offline user is stored and delivered when he registers', { timeout: 40_000 }, async () => {
+    const text = `hello from worker mode ${newTag()}`;
+    const base = { method: 'MESSAGE', uri: `sip:dave@${DOMAIN}`, destination: proxy.destination(), to: `<sip:dave@${DOMAIN}>`, from: `<sip:alice@${DOMAIN}>;tag=${newTag()}`, callId: `msg-${newTag()}`, body: text, contentType: 'text/plain' };
+    const challenge = await alice.ua.request({ ...base, cseq: 1 });
+    assert.equal(challenge.status, 407, 'alice authenticates her MESSAGE');
+    const credentials = digestCredentials(challenge.get('proxy-authenticate') ?? '', 'alice', USERS.alice, 'MESSAGE', base.uri);
+    const stored = await alice.ua.request({ ...base, cseq: 2, headers: [['Proxy-Authorization', credentials]] });
+    assert.equal(stored.status, 202, `stored for dave: ${stored.status} ${stored.reason}`);
+    // REGISTERs with different Call-IDs reach either worker: each one must bring the message
+    const dave = await startPhone('dave');
+    try {
+      dave.ua.onRequest = (incoming) => incoming.respond(200);
+      assert.equal((await register(dave, proxy, { password: 'dave-secret' })).status, 200, 'dave registers');
+      await waitFor(() => received(dave, 'MESSAGE').length > 0, 10_000, 'the stored MESSAGE to reach dave');
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      const messages = received(dave, 'MESSAGE');
+      assert.equal(messages.length, 1, 'delivered once, not once per worker');
+      assert.equal(messages[0].message.body.toString(), text);
+    } finally {
+      await dave.ua.close();
     }
   });
 
