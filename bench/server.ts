@@ -9,6 +9,7 @@
  *    starts, so the cost of a request can be measured against the size of the location table;
  *  - BENCH_WORKERS=N runs N worker processes (worker mode, src/cluster), for the speed-up over
  *    cores; the harness pins the server to one CPU, so widen it in BENCH_START with taskset;
+ *  - BENCH_LINGER_MS=ms sets timers.linger (Kamailio's 5 s wait timer instead of 64*T1);
  *  - BENCH_LOOP_DELAY_FILE=path writes the event-loop delay seen under load (perf_hooks
  *    monitorEventLoopDelay: the longest stall and percentiles, in ms) there when the server stops.
  */
@@ -68,6 +69,7 @@ const server = await startServer({
   // the load generator is one source sending thousands of requests per second: a flood by design
   security: { flood: { requests: 0 } },
   logLevel: 'warn',
+  timers: process.env.BENCH_LINGER_MS ? { linger: Number(process.env.BENCH_LINGER_MS) } : undefined,
   worker,
 });
 server.worker?.ready(server.listeners, [], async () => {

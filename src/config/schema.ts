@@ -259,6 +259,13 @@ export const configSchema = object(
         t1: integer({ min: 1, max: 60000, unit: 'milliseconds', default: 500, description: 'T1, the round-trip time estimate (RFC 3261 §17.1.1.1).' }),
         t2: integer({ min: 1, max: 600000, unit: 'milliseconds', default: 4000, description: 'T2, the longest retransmission interval for non-INVITE requests and INVITE responses.' }),
         t4: integer({ min: 1, max: 600000, unit: 'milliseconds', default: 5000, description: 'T4, how long a message may stay in the network.' }),
+        linger: integer({
+          min: 1000,
+          max: 600000,
+          unit: 'milliseconds',
+          description:
+            'How long a transaction that has ended stays to absorb retransmissions (Timers D, J, L and M). Absent: the RFC values, 64*T1 (32 s). 5000 is what Kamailio does (its wait timer): far less state to hold at high call rates; a retransmission arriving later is handled as a new request (a proxy forwards it again, a late 2xx is forwarded statelessly).',
+        }),
       },
       { description: 'SIP transaction timers (RFC 3261 §17).' },
     ),

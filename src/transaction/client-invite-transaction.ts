@@ -4,7 +4,7 @@ import { isReliable, type Destination } from '../transport/index.ts';
 import { ClientTransactionBase } from './client-transaction-base.ts';
 import type { ClientTransactionHandler } from './client-transaction.ts';
 import type { TransactionContext } from './context.ts';
-import { TimerKind } from './timers.ts';
+import { lingerMs, TimerKind } from './timers.ts';
 
 export type ClientInviteState = 'calling' | 'proceeding' | 'accepted' | 'completed' | 'terminated';
 
@@ -44,7 +44,7 @@ export class ClientInviteTransaction extends ClientTransactionBase {
         } else if (status < 300) {
           this.state = 'accepted';
           this.timers.disarm(TimerKind.B);
-          this.timers.arm(TimerKind.M, 64 * this.ctx.timers.T1);
+          this.timers.arm(TimerKind.M, lingerMs(this.ctx.timers, 64 * this.ctx.timers.T1));
           this.handler.onResponse(response, this);
           // RFC 6026 §8.4: in Accepted only further 2xx matter, and they go to the handler
           this.release(true);
@@ -60,7 +60,7 @@ export class ClientInviteTransaction extends ClientTransactionBase {
             // even if the handler throws (the layer logs it), or the transaction would never end
             // Timer D: at least 32 s for unreliable transports, zero for reliable ones
             if (this.flow !== undefined && isReliable(this.flow.protocol)) this.terminate();
-            else if (this.state === 'completed') this.timers.arm(TimerKind.D, Math.max(32_000, 64 * this.ctx.timers.T1));
+            else if (this.state === 'completed') this.timers.arm(TimerKind.D, lingerMs(this.ctx.timers, Math.max(32_000, 64 * this.ctx.timers.T1)));
           }
         }
         break;

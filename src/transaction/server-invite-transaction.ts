@@ -3,7 +3,7 @@ import { createResponse, type SipRequest, type SipResponse } from '../sip/index.
 import { isReliable, type Flow } from '../transport/index.ts';
 import type { ServerTransactionHandle, TransactionContext } from './context.ts';
 import { TimerSet } from './timer-set.ts';
-import { TimerKind } from './timers.ts';
+import { lingerMs, TimerKind } from './timers.ts';
 
 export type ServerInviteState = 'proceeding' | 'completed' | 'confirmed' | 'accepted' | 'terminated';
 
@@ -84,7 +84,7 @@ export class ServerInviteTransaction implements ServerTransactionHandle, TimerTa
     this.finalStatus = status;
     if (status < 300) {
       this.state = 'accepted';
-      this.timers.arm(TimerKind.L, 64 * this.ctx.timers.T1);
+      this.timers.arm(TimerKind.L, lingerMs(this.ctx.timers, 64 * this.ctx.timers.T1));
       this.lastResponse = null;
       this.held = null;
       return;

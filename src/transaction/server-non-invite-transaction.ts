@@ -2,7 +2,7 @@ import { detachBytes, type Timer, type TimerTarget } from '../shared/index.ts';
 import type { SipRequest, SipResponse } from '../sip/index.ts';
 import { isReliable, type Destination, type Flow } from '../transport/index.ts';
 import type { ServerTransactionHandle, TransactionContext } from './context.ts';
-import { TimerKind } from './timers.ts';
+import { lingerMs, TimerKind } from './timers.ts';
 
 export type ServerNonInviteState = 'trying' | 'proceeding' | 'completed' | 'terminated';
 
@@ -66,7 +66,7 @@ export class ServerNonInviteTransaction implements ServerTransactionHandle, Time
     this.held = null;
     // Timer J: 64*T1 for unreliable transports, zero for reliable ones
     if (isReliable(this.flow.protocol)) this.terminate();
-    else this.timerJ = this.ctx.wheel.schedule(64 * this.ctx.timers.T1, this, TimerKind.J);
+    else this.timerJ = this.ctx.wheel.schedule(lingerMs(this.ctx.timers, 64 * this.ctx.timers.T1), this, TimerKind.J);
   }
 
   onTimer(kind: number): void {

@@ -7,6 +7,17 @@ export interface TimerConfig {
   T1: number;
   T2: number;
   T4: number;
+  /**
+   * How long an ended transaction lingers to absorb retransmissions (Timers D, J, L, M), when
+   * shorter than the RFC's 64*T1 is wanted: Kamailio's wait timer (wt_timer, 5 s by default).
+   * Absent: the RFC 3261 / RFC 6026 values.
+   */
+  linger?: number;
+}
+
+/** The linger of an ended transaction: `rfc` (its RFC timer value) unless a linger is configured. */
+export function lingerMs(timers: TimerConfig, rfc: number): number {
+  return timers.linger ?? rfc;
 }
 
 export const DEFAULT_TIMERS: TimerConfig = { T1: 500, T2: 4000, T4: 5000 };

@@ -184,6 +184,18 @@ test('RFC 6026 §7.2 Timer M: Accepted ends 64*T1 after the first 2xx; a 2xx aft
   assert.equal(h.user.strays.length, 1, 'the UA core sees it through onStrayResponse (§17.1.1.2)');
 });
 
+test('timers.linger shortens Timer M: Accepted ends at the linger, not 64*T1', () => {
+  const h = new Harness({ linger: 5000 });
+  const { wire, tx } = startInvite(h);
+  h.runTo(100);
+  h.deliver(answer(wire, 200));
+  h.runTo(100 + 5000 - 10);
+  assert.equal(tx.terminated, false);
+  h.runTo(100 + 5000);
+  assert.equal(tx.terminated, true);
+  assert.equal(h.layer.clientCount, 0);
+});
+
 test('§17.1.1.2 reliable transport (tcp): no Timer A retransmissions, Timer B still applies', () => {
   const h = new Harness();
   const { handler, tx } = startInvite(h, { protocol: 'tcp', address: '203.0.113.5', port: 5060 });

@@ -130,6 +130,8 @@ export class RecordingHandler implements ClientTransactionHandler {
 }
 
 export interface HarnessOptions {
+  /** timers.linger (ms): Kamailio's wait timer instead of 64*T1. */
+  linger?: number;
   autoTrying?: 'immediate' | 'delayed' | 'off';
   start?: number;
 }
@@ -149,7 +151,7 @@ export class Harness {
     this.user = new RecordingUser(this.clock);
     this.layer = new TransactionLayer(this.transport as unknown as TransportLayer, this.user, {
       wheel: this.wheel,
-      timers: { T1, T2, T4 },
+      timers: { T1, T2, T4, ...(options.linger === undefined ? {} : { linger: options.linger }) },
       autoTrying: options.autoTrying,
     });
   }

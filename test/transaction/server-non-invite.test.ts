@@ -87,6 +87,21 @@ test('§17.2.2 Timer J = 64*T1 on an unreliable transport, then the transaction 
   assert.equal(h.transport.sent.length, 1);
 });
 
+test('timers.linger shortens Timer J (Kamailio wait timer): gone 5 s after the final response, not 64*T1', () => {
+  const h = new Harness({ linger: 5000 });
+  h.runTo(70);
+  const tx = receive(h);
+  tx.respond(createResponse(tx.request, 200, { toTag: 's-1' }));
+  h.runTo(70 + 5000 - 10);
+  assert.equal(tx.terminated, false, 'still absorbing retransmissions');
+  h.deliver(OPTIONS);
+  assert.equal(h.user.requests.length, 1, 'a retransmission within the linger is absorbed');
+  assert.equal(h.transport.sent.length, 2, 'and answered with the final response');
+  h.runTo(70 + 5000);
+  assert.equal(tx.terminated, true, 'ended at the linger');
+  assert.equal(h.layer.serverCount, 0);
+});
+
 test('§17.2.2 Timer J = 0 on a reliable transport: terminated as soon as the final is sent', () => {
   const h = new Harness();
   const text = incoming({ method: 'OPTIONS', branch: 'z9hG4bK-opt-tcp', transport: 'TCP' });
