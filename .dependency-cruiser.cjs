@@ -22,7 +22,7 @@ module.exports = {
     layer('ua', ['shared', 'sip', 'transport', 'transaction', 'dns']),
     layer('proxy', ['shared', 'sip', 'transport', 'transaction', 'dns']),
     // cluster: worker mode; it shares datagrams and connections of the transport between processes
-    layer('cluster', ['shared', 'transport']),
+    layer('cluster', ['shared', 'sip', 'transport']),
     layer('routing', ['shared', 'sip', 'transport', 'transaction', 'proxy', 'services', 'store']),
     // config: schema and loading; it knows the shapes of listeners and digest algorithms, nothing more
     layer('config', ['shared', 'transport', 'services/auth']),

@@ -44,7 +44,7 @@ export function datagramOwner(data: Buffer, workers: number): number {
     while (nameEnd < end && data[nameEnd] !== COLON && data[nameEnd] !== SP && data[nameEnd] !== HT && data[nameEnd] !== LF) nameEnd++;
     const eol = lineEnd(data, nameEnd);
     if (isResponse) {
-      if (nameIs(data, at, nameEnd, 'via') || nameIs(data, at, nameEnd, 'v')) return branchWorker(data, nameEnd, eol, workers);
+      if (nameIs(data, at, nameEnd, 'via') || nameIs(data, at, nameEnd, 'v')) return topViaWorker(data, nameEnd, eol, workers);
     } else if (nameIs(data, at, nameEnd, 'call-id') || nameIs(data, at, nameEnd, 'i')) {
       return callIdWorker(data, nameEnd, eol, workers);
     }
@@ -68,7 +68,7 @@ function callIdWorker(data: Buffer, from: number, eol: number, workers: number):
 }
 
 /** The worker tag at the end of the top Via's branch (the first value of the first Via header). */
-function branchWorker(data: Buffer, from: number, eol: number, workers: number): number {
+function topViaWorker(data: Buffer, from: number, eol: number, workers: number): number {
   for (let at = from; at < eol - 7; at++) {
     const c = data[at];
     if (c === COMMA) return UNKNOWN; // past the top Via value
@@ -91,6 +91,20 @@ function branchWorker(data: Buffer, from: number, eol: number, workers: number):
     return worker < workers ? worker : UNKNOWN;
   }
   return UNKNOWN;
+}
+
+/** The worker tag of a parsed branch ("z9hG4bK...~3" → 3), UNKNOWN when it has none or names no worker. */
+export function branchWorker(branch: string | null | undefined, workers: number): number {
+  if (branch === null || branch === undefined) return UNKNOWN;
+  const tilde = branch.lastIndexOf('~');
+  if (tilde < 0 || tilde === branch.length - 1 || branch.length - tilde > 4) return UNKNOWN;
+  let worker = 0;
+  for (let i = tilde + 1; i < branch.length; i++) {
+    const c = branch.charCodeAt(i);
+    if (c < 0x30 || c > 0x39) return UNKNOWN;
+    worker = worker * 10 + c - 0x30;
+  }
+  return worker < workers ? worker : UNKNOWN;
 }
 
 function isHomeMethod(data: Buffer): boolean {

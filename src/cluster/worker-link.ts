@@ -11,9 +11,11 @@ import type { Destination, TransportProtocol } from '../transport/index.ts';
  * Frame: kind (1 octet), then
  *   DATAGRAM:     listener index (1), source port (2), address length (1), address, message
  *   STREAM_SEND:  protocol (1), port (2), address length (1), address, host name length (1), host name, message
+ *   STREAM_RESPONSE: as STREAM_SEND (the stream peer the response came from, no host name)
  */
 const DATAGRAM = 1;
 const STREAM_SEND = 2;
+const STREAM_RESPONSE = 3;
 const PROTOCOLS: TransportProtocol[] = ['udp', 'tcp', 'tls', 'ws', 'wss'];
 
 export interface WorkerLinkHandlers {
@@ -21,6 +23,8 @@ export interface WorkerLinkHandlers {
   onDatagram(data: Buffer, listener: number, address: string, port: number): void;
   /** A message to send over a stream connection (only the home worker holds them). */
   onStreamSend(data: Buffer, destination: Destination): void;
+  /** A response the home worker read from a stream peer, for a client transaction of this worker. */
+  onStreamResponse(data: Buffer, source: Destination): void;
   onError(err: Error): void;
 }
 
@@ -72,10 +76,18 @@ export class WorkerLink {
   }
 
   sendOnStream(worker: number, data: Buffer, destination: Destination): void {
+    this.sendStreamFrame(STREAM_SEND, worker, data, destination);
+  }
+
+  forwardStreamResponse(worker: number, data: Buffer, source: Destination): void {
+    this.sendStreamFrame(STREAM_RESPONSE, worker, data, { protocol: source.protocol, address: source.address, port: source.port });
+  }
+
+  private sendStreamFrame(kind: number, worker: number, data: Buffer, destination: Destination): void {
     const address = destination.address;
     const hostName = destination.hostName ?? '';
     const header = Buffer.allocUnsafe(6 + address.length + Buffer.byteLength(hostName));
-    header[0] = STREAM_SEND;
+    header[0] = kind;
     header[1] = PROTOCOLS.indexOf(destination.protocol);
     header.writeUInt16BE(destination.port, 2);
     header[4] = address.length;
@@ -103,12 +115,13 @@ export class WorkerLink {
     const address = frame.toString('latin1', 5, addressEnd);
     if (kind === DATAGRAM) {
       this.handlers.onDatagram(frame.subarray(addressEnd), frame[1], address, port);
-    } else if (kind === STREAM_SEND) {
+    } else if (kind === STREAM_SEND || kind === STREAM_RESPONSE) {
       const protocol = PROTOCOLS[frame[1]];
       const nameEnd = addressEnd + 1 + frame[addressEnd];
       const hostName = frame.toString('utf8', addressEnd + 1, nameEnd);
       if (protocol === undefined) return;
-      this.handlers.onStreamSend(frame.subarray(nameEnd), { protocol, address, port, ...(hostName === '' ? {} : { hostName }) });
+      if (kind === STREAM_RESPONSE) this.handlers.onStreamResponse(frame.subarray(nameEnd), { protocol, address, port });
+      else this.handlers.onStreamSend(frame.subarray(nameEnd), { protocol, address, port, ...(hostName === '' ? {} : { hostName }) });
     }
   }
 }

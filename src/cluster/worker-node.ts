@@ -1,7 +1,8 @@
 import { createHmac } from 'node:crypto';
 import { setBranchTag, type Logger } from '../shared/index.ts';
+import type { SipResponse } from '../sip/index.ts';
 import type { Destination, Flow, ListenSpec, ListenerInfo, TransportLayer, WorkerHooks } from '../transport/index.ts';
-import { datagramOwner, HOME_WORKER, UNKNOWN } from './datagram-owner.ts';
+import { branchWorker, datagramOwner, HOME_WORKER, UNKNOWN } from './datagram-owner.ts';
 import { WorkerLink } from './worker-link.ts';
 import type { FromPrimary, ToPrimary, WorkerReport } from './messages.ts';
 
@@ -67,6 +68,7 @@ export class WorkerNode {
     this.link = new WorkerLink({
       onDatagram: (data, listener, address, port) => this.transport?.receiveHandedOver(data, listener, address, port),
       onStreamSend: (data, destination) => this.transport?.sendBytes(data, destination),
+      onStreamResponse: (data, source) => this.transport?.receiveHandedOverResponse(data, source),
       onError: (err) => logger.warn({ err: err.message, worker: this.index }, 'worker link error'),
     });
     if (settings.peers !== undefined) this.link.setPeers(settings.peers);
@@ -98,6 +100,12 @@ export class WorkerNode {
       },
       remoteStreams: this.isHome ? undefined : this.settings.remoteStreams,
       sendOnStream: (bytes: Buffer, destination: Destination) => this.link.sendOnStream(HOME_WORKER, bytes, destination),
+      handOverResponse: (response: SipResponse, flow: Flow) => {
+        const owner = branchWorker(response.via.branch, this.count);
+        if (owner === UNKNOWN || owner === this.index || !this.link.reaches(owner)) return false;
+        this.link.forwardStreamResponse(owner, response.toBuffer(), flow);
+        return true;
+      },
     };
   }
 

@@ -83,6 +83,8 @@ export interface WorkerHooks {
   remoteStreams?: ListenSpec[];
   /** Sends over a stream connection of the worker that holds them. */
   sendOnStream?(bytes: Buffer, destination: Destination): void;
+  /** Asked for each response read from a stream connection: true when another worker's transaction takes it. */
+  handOverResponse?(response: SipResponse, flow: Flow): boolean;
 }
 
 export type InboundHandler = (message: AnyMessage, flow: Flow) => void;
@@ -336,7 +338,28 @@ export class TransportLayer {
       this.rejectInbound(err, flow);
       return;
     }
+    // worker mode: a response on a stream answers a request that any worker may have sent
+    // (the others send over this worker's connections): it goes to that worker's transaction
+    const workers = this.options.workers;
+    if (workers?.handOverResponse !== undefined && !item.message.isRequest && workers.handOverResponse(item.message, flow)) {
+      this.counters.increment('transport.stream_responses_handed_out');
+      return;
+    }
     this.accept(item.message, flow);
+  }
+
+  /** A response another worker received over one of its stream connections, for a transaction of this one (worker mode). */
+  receiveHandedOverResponse(data: Buffer, destination: Destination): void {
+    this.counters.increment('transport.stream_responses_handed_in');
+    let message: AnyMessage;
+    try {
+      message = parseMessage(data, { datagram: true, maxHeaders: this.maxHeaders });
+      validateMessage(message);
+    } catch {
+      this.counters.increment('sip.dropped');
+      return;
+    }
+    this.accept(message, { protocol: destination.protocol, address: destination.address, port: destination.port });
   }
 
   private accept(message: AnyMessage, flow: Flow): void {
