@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { datagramOwner, HOME_WORKER, UNKNOWN } from '../../src/cluster/index.ts';
+import { branchWorker, datagramOwner, HOME_WORKER, UNKNOWN } from '../../src/cluster/index.ts';
 import { newBranch, setBranchTag } from '../../src/shared/index.ts';
 
 const request = (method: string, callIdHeader: string, extra = '') =>
@@ -54,6 +54,16 @@ describe('datagram owner', () => {
       setBranchTag(null);
     }
     assert.doesNotMatch(newBranch(), /~/, 'outside worker mode branches carry no tag');
+  });
+
+  test('the worker of a parsed branch (responses read from stream connections)', () => {
+    assert.equal(branchWorker('z9hG4bKabc.def~1', 2), 1);
+    assert.equal(branchWorker('z9hG4bKabc~12', 16), 12);
+    assert.equal(branchWorker('z9hG4bKabc~12', 4), UNKNOWN, 'beyond the workers');
+    assert.equal(branchWorker('z9hG4bKabc', 2), UNKNOWN, 'no tag');
+    assert.equal(branchWorker('z9hG4bKabc~', 2), UNKNOWN, 'an empty tag');
+    assert.equal(branchWorker('z9hG4bKabc~1x', 2), UNKNOWN, 'not digits');
+    assert.equal(branchWorker(null, 2), UNKNOWN, 'no branch');
   });
 
   test('what does not scan is decided by the worker that read it', () => {
