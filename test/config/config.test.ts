@@ -131,6 +131,7 @@ describe('config errors name the key, the value and what is allowed', () => {
 
   test('out of range', () => {
     assert.deepEqual(problems('registrar:\n  max_contacts: 0\n'), ['config.yaml: registrar.max_contacts: 0 is out of range: use 1 to 10000 contacts (line 2)']);
+    assert.deepEqual(problems('timers:\n  linger: 10\n'), ['config.yaml: timers.linger: 10 is out of range: use 1000 to 600000 milliseconds (line 2)']);
     assert.deepEqual(problems('workers: 500\n'), ['config.yaml: workers: 500 is out of range: use 0 to 128 processes (line 1)']);
     assert.deepEqual(problems('workers: many\n'), ['config.yaml: workers: "many" is not a whole number of processes (line 1)']);
   });
@@ -159,7 +160,7 @@ describe('config errors name the key, the value and what is allowed', () => {
 
   test('wrong shapes: a scalar for a list, a list for a mapping', () => {
     assert.deepEqual(problems('domains: example.com\n'), ['config.yaml: domains: "example.com" is not a list (write one "- item" line per entry, or [a, b]) (line 1)']);
-    assert.deepEqual(problems('timers: [1, 2]\n'), ['config.yaml: timers: a list is not a mapping; its keys are: t1, t2, t4 (line 1)']);
+    assert.deepEqual(problems('timers: [1, 2]\n'), ['config.yaml: timers: a list is not a mapping; its keys are: t1, t2, t4, linger (line 1)']);
   });
 
   test('domains: a bad name, a mapping without name, a bad alias', () => {
