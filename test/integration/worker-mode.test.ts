@@ -8,17 +8,19 @@
  * - CANCEL of ringing calls: each gets 487 and the CANCEL 200, whichever worker read it;
  * - carol registered over TCP (held by worker 0) is called over UDP many times: the workers
  *   that do not hold her connection hand their sends to the one that does;
- * - a MESSAGE to dave while he is offline is stored (202) and delivered when he registers,
- *   whichever worker his REGISTER reaches (MESSAGE belongs to worker 0, which hears of the
- *   registration from the other);
+ * - a MESSAGE to dave while he is offline is stored (202) by worker 0 and delivered once when he
+ *   registers through worker 1 (worker 0 hears of the registration as a copy);
+ * - presence from registration: bob watches erin; erin's REGISTER, owned by worker 1, reaches the
+ *   presence server of worker 0 as a copied binding, and bob's NOTIFY says open;
  * - SIGTERM: exit 0, and each worker reports that it read datagrams and that hand-overs went
  *   both ways.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { datagramOwner } from '../../src/cluster/index.ts';
 import { newTag } from '../../src/shared/index.ts';
 import type { Destination, TransportProtocol } from '../../src/transport/index.ts';
 import { runCli, spawnCli } from '../support/cli.ts';
@@ -34,6 +36,14 @@ let proxy: Proxy;
 let bob: Phone;
 let carol: Phone;
 let alice: Phone;
+
+/** A Call-ID that `worker` owns (the server's own owner function, over a minimal request). */
+function callIdOwnedBy(worker: number, prefix: string): string {
+  for (let i = 0; ; i++) {
+    const candidate = `${prefix}-${i}@${DOMAIN}`;
+    if (datagramOwner(Buffer.from(`REGISTER sip:${DOMAIN} SIP/2.0\r\nCall-ID: ${candidate}\r\n\r\n`), 2) === worker) return candidate;
+  }
+}
 
 /** Answers INVITE with 180 then, 30 ms later, 200 (or rings for ever when `ringOnly`), BYE with 200. */
 function answer(phone: Phone, ringOnly = false): void {
@@ -59,12 +69,14 @@ describe('worker mode (--workers 2)', { timeout: 150_000 }, () => {
     const data = join(root, 'data');
     const domain = await runCli(['domain', 'add', DOMAIN, '--data', data]);
     assert.equal(domain.code, 0, domain.stderr);
-    for (const [user, password] of Object.entries({ ...USERS, dave: 'dave-secret' })) {
+    for (const [user, password] of Object.entries({ ...USERS, dave: 'dave-secret', erin: 'erin-secret' })) {
       const added = await runCli(['user', 'add', `${user}@${DOMAIN}`, '--password', password, '--data', data]);
       assert.equal(added.code, 0, added.stderr);
     }
     port = await freePort();
-    server = spawnCli(['start', '--workers', '2', '--listen', `udp:127.0.0.1:${port}`, '--listen', `tcp:127.0.0.1:${port}`, '--domain', DOMAIN, '--data', data, '--log-level', 'warn']);
+    const config = join(root, 'sipline.yaml');
+    writeFileSync(config, 'presence:\n  from_registration: true\n');
+    server = spawnCli(['start', '--config', config, '--workers', '2', '--listen', `udp:127.0.0.1:${port}`, '--listen', `tcp:127.0.0.1:${port}`, '--domain', DOMAIN, '--data', data, '--log-level', 'warn']);
     exited = new Promise((resolve) => server.child.once('exit', (code, signal) => resolve({ code, signal })));
     await waitFor(() => /sipline runs 2 worker processes/.test(server.output.stdout) || server.child.exitCode !== null, 30_000, `the server to start (stderr: ${server.output.stderr})`);
     assert.equal(server.child.exitCode, null, `the server exited: ${server.output.stderr}`);
@@ -139,11 +151,11 @@ describe('worker mode (--workers 2)', { timeout: 150_000 }, () => {
     const credentials = digestCredentials(challenge.get('proxy-authenticate') ?? '', 'alice', USERS.alice, 'MESSAGE', base.uri);
     const stored = await alice.ua.request({ ...base, cseq: 2, headers: [['Proxy-Authorization', credentials]] });
     assert.equal(stored.status, 202, `stored for dave: ${stored.status} ${stored.reason}`);
-    // REGISTERs with different Call-IDs reach either worker: each one must bring the message
     const dave = await startPhone('dave');
     try {
       dave.ua.onRequest = (incoming) => incoming.respond(200);
-      assert.equal((await register(dave, proxy, { password: 'dave-secret' })).status, 200, 'dave registers');
+      // worker 1 handles the REGISTER; worker 0, which stored the message, hears of it as a copy
+      assert.equal((await register(dave, proxy, { password: 'dave-secret', callId: callIdOwnedBy(1, 'reg-dave') })).status, 200, 'dave registers');
       await waitFor(() => received(dave, 'MESSAGE').length > 0, 10_000, 'the stored MESSAGE to reach dave');
       await new Promise((resolve) => setTimeout(resolve, 300));
       const messages = received(dave, 'MESSAGE');
@@ -151,6 +163,40 @@ describe('worker mode (--workers 2)', { timeout: 150_000 }, () => {
       assert.equal(messages[0].message.body.toString(), text);
     } finally {
       await dave.ua.close();
+    }
+  });
+
+  test('presence from registration follows a REGISTER that another worker handled', { timeout: 40_000 }, async () => {
+    const notifies: string[] = [];
+    bob.ua.onRequest = (incoming) => {
+      if (incoming.request.method === 'NOTIFY') notifies.push(incoming.request.body.toString());
+      incoming.respond(incoming.request.method === 'NOTIFY' ? 200 : 501);
+    };
+    const base = {
+      method: 'SUBSCRIBE',
+      uri: `sip:erin@${DOMAIN}`,
+      destination: proxy.destination(),
+      to: `<sip:erin@${DOMAIN}>`,
+      from: `<sip:bob@${DOMAIN}>;tag=${newTag()}`,
+      callId: `sub-${newTag()}`,
+    };
+    const headers: Array<[string, string]> = [['Event', 'presence'], ['Accept', 'application/pidf+xml'], ['Expires', '60'], ['Contact', `<${bob.ua.contactUri('udp')}>`]];
+    const challenge = await bob.ua.request({ ...base, cseq: 1, headers });
+    assert.equal(challenge.status, 407, 'bob authenticates his SUBSCRIBE');
+    const credentials = digestCredentials(challenge.get('proxy-authenticate') ?? '', 'bob', USERS.bob, 'SUBSCRIBE', base.uri);
+    const subscribed = await bob.ua.request({ ...base, cseq: 2, headers: [...headers, ['Proxy-Authorization', credentials]] });
+    assert.ok(subscribed.status === 200 || subscribed.status === 202, `subscribed: ${subscribed.status} ${subscribed.reason}`);
+    await waitFor(() => notifies.length >= 1, 10_000, 'the first NOTIFY');
+    assert.doesNotMatch(notifies[0], /<basic>open<\/basic>/, 'erin is not online yet');
+
+    // a REGISTER Call-ID that worker 1 owns: the binding reaches worker 0 only as a copy
+    const callId = callIdOwnedBy(1, 'reg-erin');
+    const erin = await startPhone('erin');
+    try {
+      assert.equal((await register(erin, proxy, { password: 'erin-secret', callId })).status, 200, 'erin registers through worker 1');
+      await waitFor(() => notifies.some((n) => /<basic>open<\/basic>/.test(n)), 10_000, `a NOTIFY saying erin is online (got ${notifies.length})`);
+    } finally {
+      await erin.ua.close();
     }
   });
 

@@ -133,6 +133,8 @@ export interface RegisterOptions {
   expires?: number;
   protocol?: TransportProtocol;
   headers?: Array<[string, string]>;
+  /** The Call-ID (a fresh one when absent): worker-mode tests pick the worker that owns it. */
+  callId?: string;
 }
 
 /** REGISTER for user@example.test through the proxy, answering the 401 challenge once. */
@@ -147,7 +149,7 @@ export async function register(phone: Phone, proxy: Proxy, options: RegisterOpti
     destination: proxy.destination(protocol),
     to: aor,
     from: `${aor};tag=${newTag()}`,
-    callId: `reg-${newTag()}@${DOMAIN}`,
+    callId: options.callId ?? `reg-${newTag()}@${DOMAIN}`,
     headers: [['Contact', contact], ['Expires', String(options.expires ?? 600)], ...(options.headers ?? [])],
   };
   const first = await phone.ua.request({ ...base, cseq: 1 });
