@@ -351,15 +351,23 @@ export class TransportLayer {
   /** A response another worker received over one of its stream connections, for a transaction of this one (worker mode). */
   receiveHandedOverResponse(data: Buffer, destination: Destination): void {
     this.counters.increment('transport.stream_responses_handed_in');
-    let message: AnyMessage;
-    try {
-      message = parseMessage(data, { datagram: true, maxHeaders: this.maxHeaders });
-      validateMessage(message);
-    } catch {
+    const message = this.parseQuietly(data);
+    if (message === null) {
       this.counters.increment('sip.dropped');
       return;
     }
     this.accept(message, { protocol: destination.protocol, address: destination.address, port: destination.port });
+  }
+
+  /** A whole message parsed and validated, or null when it is not one (for paths that answer nothing to bad bytes). */
+  private parseQuietly(data: Buffer): AnyMessage | null {
+    try {
+      const message = parseMessage(data, { datagram: true, maxHeaders: this.maxHeaders });
+      validateMessage(message);
+      return message;
+    } catch {
+      return null;
+    }
   }
 
   private accept(message: AnyMessage, flow: Flow): void {
@@ -446,11 +454,8 @@ export class TransportLayer {
       this.counters.increment('transport.banned_dropped');
       return;
     }
-    let message: AnyMessage;
-    try {
-      message = parseMessage(data, { datagram: true, maxHeaders: this.maxHeaders });
-      validateMessage(message);
-    } catch {
+    const message = this.parseQuietly(data);
+    if (message === null) {
       this.counters.increment('transport.banned_dropped');
       return;
     }
