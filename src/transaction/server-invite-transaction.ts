@@ -1,6 +1,6 @@
 import type { TimerTarget } from '../shared/index.ts';
 import { createResponse, type SipRequest, type SipResponse } from '../sip/index.ts';
-import { isReliable, type Flow } from '../transport/index.ts';
+import { isReliable, type Destination, type Flow } from '../transport/index.ts';
 import type { ServerTransactionHandle, TransactionContext } from './context.ts';
 import { TimerSet } from './timer-set.ts';
 import { lingerMs, TimerKind } from './timers.ts';
@@ -22,6 +22,8 @@ export class ServerInviteTransaction implements ServerTransactionHandle, TimerTa
   private readonly timers: TimerSet;
   private intervalG: number;
   private held: SipRequest | null;
+  private route: Flow | Destination | undefined;
+  private readonly onSendError = (): void => this.transportError();
 
   constructor(
     private readonly ctx: TransactionContext,
@@ -127,7 +129,7 @@ export class ServerInviteTransaction implements ServerTransactionHandle, TimerTa
   }
 
   private send(response: SipResponse): void {
-    this.ctx.transport.sendResponse(response, this.flow, () => this.transportError());
+    this.route = this.ctx.transport.sendResponse(response, this.flow, this.onSendError, this.route);
   }
 
   private transportError(): void {

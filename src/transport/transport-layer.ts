@@ -12,7 +12,6 @@ import {
   SipParseError,
   validateMessage,
   Via,
-  Parameters,
   type AnyMessage,
   type FramedItem,
   type SipRequest,
@@ -125,6 +124,13 @@ export class TransportLayer {
   private readonly localSentBy = new Set<string>();
   private readonly streamHolder: ((bytes: Buffer, destination: Destination) => void) | undefined;
   private held: boolean;
+  /**
+   * What every sent request needs, worked out once when the listeners are bound: the listener
+   * per transport and address family, and the start of our Via for it (`SIP/2.0/UDP host:port;branch=`).
+   * The listeners never change while the layer runs, and looking them up (and the interfaces
+   * of a wildcard address) per message cost more than the rest of adding a Via.
+   */
+  private readonly outbound = new Map<string, OutboundSide>();
 
   constructor(private readonly options: TransportOptions) {
     this.counters = options.counters ?? new Counters();
@@ -176,6 +182,7 @@ export class TransportLayer {
       this.localSentBy.add(sentByKey(info.advertisedHost, info.port));
       this.localSentBy.add(sentByKey(info.host, info.port));
     }
+    this.outbound.clear();
   }
 
   /** Messages are handled from now on (see startHeld). */
@@ -188,6 +195,7 @@ export class TransportLayer {
     await Promise.all([...this.udp.map((l) => l.close()), ...this.streams.map((l) => l.close())]);
     this.udp.length = 0;
     this.streams.length = 0;
+    this.outbound.clear();
   }
 
   listeners(): ListenerInfo[] {
@@ -206,9 +214,9 @@ export class TransportLayer {
 
   /** The sent-by (host, port) to put in a Via for requests sent over `protocol` to `family`. */
   sentBy(protocol: TransportProtocol, family: 4 | 6 = 4): { host: string; port: number } {
-    const l = this.pickListener(protocol, family);
-    if (l === undefined) throw new Error(`no ${protocol} listener for IPv${family}`);
-    return { host: this.advertise(l.host), port: l.port };
+    const side = this.outboundSide(protocol, family);
+    if (side.listener === undefined) throw new Error(`no ${protocol} listener for IPv${family}`);
+    return { host: side.host, port: side.listener.port };
   }
 
   /** Whether a Via sent-by names this server (RFC 3261 §18.1.2). */
@@ -260,14 +268,22 @@ export class TransportLayer {
     return connection.flow;
   }
 
-  /** Sends a response along the flow of its request, or where RFC 3261 §18.2.2 says when that flow is gone. */
-  sendResponse(response: SipResponse, flow: Flow | undefined, onError?: SendErrorHandler): Flow | Destination | undefined {
+  /**
+   * Sends a response along the flow of its request, or where RFC 3261 §18.2.2 says when that flow
+   * is gone; returns where it went. A server transaction passes back what the last call returned:
+   * over UDP every response of a transaction goes where the first went (§18.2.2 reads only the
+   * top Via, which the responses of one request share), so the route is worked out once.
+   */
+  sendResponse(response: SipResponse, flow: Flow | undefined, onError?: SendErrorHandler, knownRoute?: Flow | Destination): Flow | Destination | undefined {
     let route: Flow | Destination;
-    try {
-      route = this.routeResponse(response, flow);
-    } catch (err) {
-      onError?.(err as Error);
-      return undefined;
+    if (knownRoute !== undefined && flow?.protocol === 'udp') route = knownRoute;
+    else {
+      try {
+        route = this.routeResponse(response, flow);
+      } catch (err) {
+        onError?.(err as Error);
+        return undefined;
+      }
     }
     this.sendBytes(response.toBuffer(), route, onError);
     return route;
@@ -281,7 +297,7 @@ export class TransportLayer {
   routeResponse(response: SipResponse, flow: Flow | undefined): Flow | Destination {
     if (flow?.connection !== undefined && flow.connection.isOpen) return flow;
     const destination = responseDestination(response.via);
-    if (flow?.protocol === 'udp' && destination.protocol === 'udp') return { ...destination, udp: flow.udp };
+    if (flow?.protocol === 'udp' && destination.protocol === 'udp') return { protocol: 'udp', address: destination.address, port: destination.port, udp: flow.udp };
     return destination;
   }
 
@@ -634,13 +650,31 @@ export class TransportLayer {
   // ---- helpers --------------------------------------------------------------------------
 
   private withVia(request: SipRequest, protocol: TransportProtocol, family: 4 | 6, branch: string): Buffer {
-    const { host, port } = this.sentBy(protocol, family);
-    const params = new Parameters().set('branch', branch).set('rport');
-    request.pushVia(new Via(protocol.toUpperCase(), host, port, params));
+    const side = this.outboundSide(protocol, family);
+    if (side.listener === undefined) throw new Error(`no ${protocol} listener for IPv${family}`);
+    // rport asks for the response at our source port (RFC 3581 §3)
+    request.pushVia(side.viaStart + branch + ';rport');
     return request.toBuffer();
   }
 
-  private pickListener(protocol: TransportProtocol, family: 4 | 6): UdpListener | StreamListener | RemoteStreamListener | undefined {
+  private pickListener(protocol: TransportProtocol, family: 4 | 6): Listener | undefined {
+    return this.outboundSide(protocol, family).listener;
+  }
+
+  private outboundSide(protocol: TransportProtocol, family: 4 | 6): OutboundSide {
+    const key = family === 6 ? protocol + '6' : protocol;
+    let side = this.outbound.get(key);
+    if (side === undefined) {
+      const listener = this.findListener(protocol, family);
+      const host = listener === undefined ? '' : this.advertise(listener.host);
+      const viaStart = listener === undefined ? '' : new Via(protocol.toUpperCase(), host, listener.port).toString() + ';branch=';
+      side = { listener, host, viaStart };
+      this.outbound.set(key, side);
+    }
+    return side;
+  }
+
+  private findListener(protocol: TransportProtocol, family: 4 | 6): Listener | undefined {
     if (protocol === 'udp') return this.udp.find((l) => l.family === family) ?? this.udp[0];
     let any: StreamListener | RemoteStreamListener | undefined;
     for (const l of this.streams) {
@@ -660,6 +694,15 @@ export class TransportLayer {
     }
     return v6 ? '::1' : '127.0.0.1';
   }
+}
+
+type Listener = UdpListener | StreamListener | RemoteStreamListener;
+
+/** The listener that sends over one transport and address family, and how our Via for it starts. */
+interface OutboundSide {
+  listener: Listener | undefined;
+  host: string;
+  viaStart: string;
 }
 
 function sentByKey(host: string, port: number | null): string {
