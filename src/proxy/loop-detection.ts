@@ -9,23 +9,24 @@ import type { LocalIdentity } from './local-identity.ts';
  * has looped; if one changed (a new Request-URI after a lookup) it is a spiral and goes on.
  */
 export function loopHash(request: SipRequest): string {
-  let h = 0x811c9dc5;
-  const feed = (s: string) => {
-    for (let i = 0; i < s.length; i++) {
-      h ^= s.charCodeAt(i);
-      h = Math.imul(h, 0x01000193);
-    }
-    h ^= 0xff;
-  };
-  feed(request.uriString);
-  feed(request.from.tag ?? '');
-  feed(request.to.tag ?? '');
-  feed(request.callId);
-  feed(String(request.cseq.seq));
+  let h = feed(0x811c9dc5, request.uriString);
+  h = feed(h, request.from.tag ?? '');
+  h = feed(h, request.to.tag ?? '');
+  h = feed(h, request.callId);
+  h = feed(h, String(request.cseq.seq));
   for (const f of request.headers) {
-    if (f.key === 'route' || f.key === 'proxy-require' || f.key === 'proxy-authorization') feed(f.value);
+    if (f.key === 'route' || f.key === 'proxy-require' || f.key === 'proxy-authorization') h = feed(h, f.value);
   }
   return (h >>> 0).toString(36);
+}
+
+/** FNV-1a over the string, then a separator so that ("ab","c") and ("a","bc") differ. */
+function feed(h: number, s: string): number {
+  for (let i = 0; i < s.length; i++) {
+    h ^= s.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  return h ^ 0xff;
 }
 
 export function proxyBranch(hash: string, random: string): string {

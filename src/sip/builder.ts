@@ -65,9 +65,6 @@ export function reasonPhrase(status: number): string {
   return REASON_PHRASES[status] ?? REASON_PHRASES[Math.floor(status / 100) * 100] ?? 'Unknown';
 }
 
-/** Copies of request headers a response carries (RFC 3261 §8.2.6.2). */
-const COPIED = ['via', 'from', 'to', 'call-id', 'cseq'];
-
 export interface ResponseOptions {
   reason?: string;
   /** To tag to add when the request's To has none (ignored for 100, RFC 3261 §8.2.6.2). */
@@ -84,14 +81,15 @@ export interface ResponseOptions {
  */
 export function createResponse(request: SipRequest, status: number, options: ResponseOptions = {}): SipResponse {
   const headers: HeaderField[] = [];
+  const share = request.answersWithOwnFields;
   for (const f of request.headers) {
-    if (!COPIED.includes(f.key)) continue;
-    let value = f.value;
-    if (f.key === 'to' && status > 100 && !hasTag(value)) value += ';tag=' + (options.toTag ?? newTag());
-    headers.push(new HeaderField(f.name, f.key, value));
+    const key = f.key;
+    if (key !== 'via' && key !== 'from' && key !== 'to' && key !== 'call-id' && key !== 'cseq') continue;
+    if (key === 'to' && status > 100 && !hasTag(f.value)) headers.push(new HeaderField(f.name, key, f.value + ';tag=' + (options.toTag ?? newTag())));
+    else headers.push(share ? f : new HeaderField(f.name, key, f.value));
   }
   for (const [name, value] of options.headers ?? []) headers.push(new HeaderField(name, headerKey(name), value));
-  const response = new SipResponse(status, options.reason ?? reasonPhrase(status), headers);
+  const response = request.answerWith(status, options.reason ?? reasonPhrase(status), headers);
   if (options.body !== undefined) response.setBody(options.body, options.contentType);
   else headers.push(new HeaderField('Content-Length', 'content-length', '0'));
   return response;

@@ -180,21 +180,21 @@ export abstract class SipMessage {
   }
 
   get maxForwards(): number | undefined {
-    const v = this.get('max-forwards');
+    const v = this.firstField('max-forwards')?.value;
     return v === undefined ? undefined : parseMaxForwards(v);
   }
 
   get contentLength(): number | undefined {
-    const v = this.get('content-length');
+    const v = this.firstField('content-length')?.value;
     return v === undefined ? undefined : parseContentLength(v);
   }
 
   get contentType(): string | undefined {
-    return this.get('content-type');
+    return this.firstField('content-type')?.value;
   }
 
   get expires(): number | undefined {
-    const v = this.get('expires');
+    const v = this.firstField('expires')?.value;
     return v === undefined ? undefined : parseDeltaSeconds(v, 'Expires');
   }
 
@@ -461,6 +461,21 @@ export class SipRequest extends SipMessage {
 
   startLine(): string {
     return `${this.method} ${this.uriString} SIP/2.0`;
+  }
+
+  /**
+   * A response whose fields may be this request's own (fields are never mutated, so they can be
+   * shared): the response keeps this request's text, so copied fields are serialized as runs of
+   * the original lines instead of being written anew. Only for UTF-8 text, since the response's
+   * own fields (a reason phrase, a Warning) are encoded like that text.
+   */
+  answerWith(status: number, reason: string, headers: HeaderField[]): SipResponse {
+    return this.encoding === 'utf8' ? new SipResponse(status, reason, headers, EMPTY, this.raw, 'utf8') : new SipResponse(status, reason, headers);
+  }
+
+  /** Whether answerWith() keeps this request's fields as they are (see there). */
+  get answersWithOwnFields(): boolean {
+    return this.encoding === 'utf8';
   }
 
   clone(): SipRequest {

@@ -91,9 +91,8 @@ export function parseMessage(buf: Buffer, options: ParseOptions = {}): AnyMessag
   let value = '';
   let fieldStart = -1;
   let fieldEnd = -1;
-  const flush = () => {
-    if (fieldStart >= 0) headers.push(new HeaderField(name, key, value, fieldStart, fieldEnd));
-  };
+  // (no closure for the flush below: variables a closure captures live in a heap context, and
+  // every write to them in this loop would cost a store there)
   while (pos < head.length) {
     let nl = head.indexOf('\n', pos);
     if (nl < 0) nl = head.length;
@@ -109,7 +108,7 @@ export function parseMessage(buf: Buffer, options: ParseOptions = {}): AnyMessag
       if (more.length > 0) value = value.length > 0 ? value + ' ' + more : more;
       fieldEnd = Math.min(next, head.length);
     } else {
-      flush();
+      if (fieldStart >= 0) headers.push(new HeaderField(name, key, value, fieldStart, fieldEnd));
       if (headers.length >= maxHeaders) throw new SipParseError('too-many-headers', `more than ${maxHeaders} header lines`);
       const colon = head.indexOf(':', pos);
       if (colon < 0 || colon > lineEnd) throw new SipParseError('header-line', `no ":" in header line ${headers.length + 1}`);
@@ -135,7 +134,7 @@ export function parseMessage(buf: Buffer, options: ParseOptions = {}): AnyMessag
     }
     pos = next;
   }
-  flush();
+  if (fieldStart >= 0) headers.push(new HeaderField(name, key, value, fieldStart, fieldEnd));
 
   // A datagram whose last header line has no line break at all cannot have that line copied
   // as is: the copy would run into the next line (or the empty line) when the message is sent on.

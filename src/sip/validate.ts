@@ -61,7 +61,8 @@ export function validateMessage(message: AnyMessage): void {
     void message.to;
     void message.callId;
     void message.cseq;
-    void message.maxForwards;
+    // Max-Forwards is a request header (RFC 3261 §20.22): a response's is nobody's business
+    if (message.isRequest) void message.maxForwards;
     // a proxy passes Contact on untouched (§16.3 checks only what it needs); a registrar must read it
     if (message.isRequest && message.method === 'REGISTER' && message.has('contact')) void message.contacts;
   } catch (err) {
