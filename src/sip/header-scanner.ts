@@ -41,12 +41,31 @@ export class HeaderScanner {
 
   token(): string {
     const start = this.i;
+    this.skipToken();
+    return this.s.slice(start, this.i);
+  }
+
+  private skipToken(): void {
+    const start = this.i;
     while (this.i < this.end) {
       const c = this.s.charCodeAt(this.i);
       if (c > 255 || TOKEN[c] === 0) break;
       this.i++;
     }
     if (this.i === start) this.fail('expected a token');
+  }
+
+  /**
+   * A token, returned as one of `known` when it is written exactly like it: the common values of a
+   * field (SIP, 2.0, UDP) then cost no new string per message.
+   */
+  knownToken(known: readonly string[]): string {
+    const start = this.i;
+    this.skipToken();
+    const length = this.i - start;
+    for (const k of known) {
+      if (k.length === length && this.s.startsWith(k, start)) return k;
+    }
     return this.s.slice(start, this.i);
   }
 

@@ -149,6 +149,8 @@ export abstract class SipMessage {
   /** The topmost Via value; parses nothing below it. */
   get via(): Via {
     if (this.cache.topVia === undefined) {
+      // every Via already parsed (a request after validation): the top one is the first of them
+      if (this.cache.vias !== undefined && this.cache.vias.length > 0) return (this.cache.topVia = this.cache.vias[0]);
       const field = this.firstField('via');
       if (field === undefined) throw missing('Via');
       const end = firstElementEnd(field.value);
@@ -159,7 +161,15 @@ export abstract class SipMessage {
   }
 
   get vias(): Via[] {
-    if (this.cache.vias === undefined) this.cache.vias = this.getAll('via').map(parseVia);
+    if (this.cache.vias === undefined) {
+      const vias: Via[] = [];
+      for (const f of this.headers) {
+        if (f.key !== 'via') continue;
+        if (firstElementEnd(f.value) < 0) vias.push(vias.length === 0 && this.cache.topVia !== undefined ? this.cache.topVia : parseVia(f.value));
+        else for (const v of splitList(f.value)) vias.push(parseVia(v));
+      }
+      this.cache.vias = vias;
+    }
     return this.cache.vias;
   }
 

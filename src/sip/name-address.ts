@@ -47,8 +47,10 @@ export function parseNameAddress(value: string, what: string): NameAddress {
     bracketed = true;
   } else {
     // display-name = *(token LWS): read tokens until "<"; anything else means an addr-spec.
+    // Words are joined by single spaces; the common one-word name is sliced once, not joined.
     const start = sc.i;
-    const words: string[] = [];
+    let first: string | null = null;
+    let words: string[] | null = null;
     for (;;) {
       sc.skipWs();
       const c = sc.peek();
@@ -57,9 +59,11 @@ export function parseNameAddress(value: string, what: string): NameAddress {
         break;
       }
       if (c < 0 || c > 255 || TOKEN[c] === 0) break;
-      words.push(sc.token());
+      const word = sc.token();
+      if (first === null) first = word;
+      else (words ??= [first]).push(word);
     }
-    if (bracketed) displayName = words.length > 0 ? words.join(' ') : null;
+    if (bracketed) displayName = words !== null ? words.join(' ') : first;
     else sc.i = start;
   }
   let uri: Uri;

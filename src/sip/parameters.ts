@@ -5,7 +5,8 @@
  * one allocation per list, which matters since every parsed Via, URI and address has one.
  */
 export class Parameters {
-  private readonly items: Array<string | null> = [];
+  /** Shared while empty (most URIs and many header values have no parameters); own once set. */
+  private items: Array<string | null> = NO_ITEMS;
 
   get size(): number {
     return this.items.length >> 1;
@@ -24,6 +25,7 @@ export class Parameters {
   set(name: string, value: string | null = null): this {
     const i = this.indexOf(name);
     if (i >= 0) this.items[i + 1] = value;
+    else if (this.items === NO_ITEMS) this.items = [name, value];
     else this.items.push(name, value);
     return this;
   }
@@ -41,7 +43,7 @@ export class Parameters {
 
   clone(): Parameters {
     const copy = new Parameters();
-    for (let i = 0; i < this.items.length; i++) copy.items.push(this.items[i]);
+    if (this.items.length > 0) copy.items = this.items.slice();
     return copy;
   }
 
@@ -65,3 +67,5 @@ export class Parameters {
     return -1;
   }
 }
+
+const NO_ITEMS: Array<string | null> = [];

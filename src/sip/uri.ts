@@ -134,6 +134,8 @@ export function classifyHost(host: string): HostType {
 export function parseUri(text: string): Uri {
   const colon = text.indexOf(':');
   if (colon <= 0) fail(text, 'no scheme');
+  // the usual lower-case scheme costs no new string
+  if (colon === 3 && text.startsWith('sip')) return parseSipUri(text, 'sip', 4);
   const scheme = text.slice(0, colon).toLowerCase();
   if (scheme === 'sip' || scheme === 'sips') return parseSipUri(text, scheme, colon + 1);
   if (scheme === 'tel') return parseTelUri(text, colon + 1);
@@ -174,10 +176,11 @@ function parseSipUri(text: string, scheme: 'sip' | 'sips', start: number): SipUr
   let port: number | null = null;
   if (text.charCodeAt(i) === 58 /* : */) {
     const portStart = ++i;
-    while (i < end && DIGIT[text.charCodeAt(i)] === 1) i++;
+    let value = 0;
+    while (i < end && DIGIT[text.charCodeAt(i)] === 1) value = value * 10 + text.charCodeAt(i++) - 48;
     if (i === portStart || i - portStart > 5) fail(text, 'bad port');
-    port = Number(text.slice(portStart, i));
-    if (port > 65535) fail(text, 'port out of range');
+    if (value > 65535) fail(text, 'port out of range');
+    port = value;
   }
   const params = new Parameters();
   while (text.charCodeAt(i) === 59 /* ; */) {

@@ -49,19 +49,24 @@ export class Via {
   }
 }
 
+const SIP = ['SIP'];
+const VERSION = ['2.0'];
+const TRANSPORTS = ['UDP', 'TCP', 'TLS'];
+
 /** via-parm = sent-protocol LWS sent-by *( SEMI via-params ), with SWS around "/" (RFC 3261 §25.1). */
 export function parseVia(value: string): Via {
   const sc = new HeaderScanner(value, 'Via');
   sc.skipWs();
-  const protocolName = sc.token();
+  const protocolName = sc.knownToken(SIP);
   sc.skipWs();
   sc.expect(47, '"/"');
   sc.skipWs();
-  const protocolVersion = sc.token();
+  const protocolVersion = sc.knownToken(VERSION);
   sc.skipWs();
   sc.expect(47, '"/"');
   sc.skipWs();
-  const transport = sc.token().toUpperCase();
+  const written = sc.knownToken(TRANSPORTS);
+  const transport = written === 'UDP' || written === 'TCP' || written === 'TLS' ? written : written.toUpperCase();
   const before = sc.i;
   sc.skipWs();
   if (sc.i === before) sc.fail('expected whitespace before sent-by');
