@@ -14,6 +14,8 @@ export function validateProxyRequest(request: SipRequest, supported: ReadonlySet
   if (request.uri.kind === 'absolute') return { status: 416 };
   const maxForwards = request.maxForwards;
   if (maxForwards === 0 && request.method !== 'OPTIONS') return { status: 483 };
+  // most requests carry no Proxy-Require: nothing to parse or filter then
+  if (!request.has('proxy-require')) return null;
   const unsupported = request.proxyRequire.filter((tag) => !supported.has(tag.toLowerCase()));
   if (unsupported.length > 0) return { status: 420, headers: [['Unsupported', unsupported.join(', ')]] };
   return null;

@@ -64,6 +64,13 @@ export abstract class SipMessage {
 
   /** The bytes of the last toBuffer(), until the next edit: a sent message is also kept for retransmission. */
   protected serialized: Buffer | null = null;
+  /**
+   * The bytes `raw` was decoded from, where raw[i] is byte rawBase + i (an ASCII or Latin-1 head):
+   * serialization then copies untouched lines byte for byte instead of building a string. Null
+   * when a character took several bytes.
+   */
+  private rawBytes: Buffer | null = null;
+  private rawBase = 0;
 
   protected constructor(headers: HeaderField[], body: Buffer, raw: string, encoding: BufferEncoding, startLineEnd: number) {
     this.headers = headers;
@@ -329,9 +336,93 @@ export abstract class SipMessage {
 
   // ---- serialization ---------------------------------------------------------------------
 
-  /** The wire form: untouched runs of header lines are copied from the original text. */
+  /** The wire form: untouched runs of header lines are copied from the original message. */
   toBuffer(): Buffer {
     if (this.serialized !== null) return this.serialized;
+    this.serialized = (this.rawBytes !== null ? this.serializeFromBytes(this.rawBytes) : null) ?? this.serializeFromText();
+    return this.serialized;
+  }
+
+  /**
+   * @internal The parser's note that `raw` maps one to one onto these bytes from `base` on; a
+   * response sharing its request's text (answerWith) takes the request's note with it.
+   */
+  useRawBytes(bytes: Buffer | null, base: number): void {
+    this.rawBytes = bytes;
+    this.rawBase = base;
+  }
+
+  /** @internal for answerWith and clone: the same note as `from`. */
+  shareRawBytes(from: SipMessage): void {
+    this.rawBytes = from.rawBytes;
+    this.rawBase = from.rawBase;
+  }
+
+  /**
+   * Serializes into the scratch buffer: untouched runs of lines are copied from the received
+   * bytes, new lines are encoded in place, and one buffer of the exact size is cut at the end. No
+   * string is built for the head, so a forwarded message allocates little more than its own
+   * bytes. Null when the message would not fit the scratch buffer (the text path handles it).
+   */
+  private serializeFromBytes(source: Buffer): Buffer | null {
+    const out = SCRATCH;
+    const base = this.rawBase;
+    const encoding = this.encoding;
+    let pos: number;
+    if (this.startLineEnd >= 0) pos = source.copy(out, 0, base, base + this.startLineEnd);
+    else {
+      const line = this.startLine();
+      if (line.length * 3 + 2 > out.length) return null;
+      pos = out.write(line, 0, encoding);
+      pos = writeCrLf(out, pos);
+    }
+    let runStart = -1;
+    let runEnd = -1;
+    let hasLength = false;
+    for (const f of this.headers) {
+      if (f.key === 'content-length') hasLength = true;
+      if (f.rawStart >= 0) {
+        if (f.rawStart === runEnd) {
+          runEnd = f.rawEnd;
+          continue;
+        }
+        if (runStart >= 0) {
+          if (pos + (runEnd - runStart) > out.length) return null;
+          pos += source.copy(out, pos, base + runStart, base + runEnd);
+        }
+        runStart = f.rawStart;
+        runEnd = f.rawEnd;
+        continue;
+      }
+      if (runStart >= 0) {
+        if (pos + (runEnd - runStart) > out.length) return null;
+        pos += source.copy(out, pos, base + runStart, base + runEnd);
+        runStart = runEnd = -1;
+      }
+      // a UTF-16 unit takes at most 3 bytes in UTF-8
+      if (pos + (f.name.length + f.value.length) * 3 + 4 > out.length) return null;
+      pos += out.write(f.name, pos, encoding);
+      out[pos++] = 58; // :
+      out[pos++] = 32;
+      pos += out.write(f.value, pos, encoding);
+      pos = writeCrLf(out, pos);
+    }
+    if (runStart >= 0) {
+      if (pos + (runEnd - runStart) > out.length) return null;
+      pos += source.copy(out, pos, base + runStart, base + runEnd);
+    }
+    const body = this.body;
+    if (pos + 40 + body.length > out.length) return null;
+    // Streams need Content-Length (RFC 3261 §18.3); a datagram that arrived without one gets it here.
+    if (!hasLength) pos += out.write('Content-Length: ' + body.length + '\r\n', pos, 'latin1');
+    pos = writeCrLf(out, pos);
+    pos += body.copy(out, pos);
+    const bytes = Buffer.allocUnsafe(pos);
+    out.copy(bytes, 0, 0, pos);
+    return bytes;
+  }
+
+  private serializeFromText(): Buffer {
     let head = this.startLineEnd >= 0 ? this.raw.slice(0, this.startLineEnd) : this.startLine() + '\r\n';
     let runStart = -1;
     let runEnd = -1;
@@ -359,8 +450,7 @@ export abstract class SipMessage {
     if (!hasLength) head += 'Content-Length: ' + this.body.length + '\r\n';
     head += '\r\n';
     const headBytes = Buffer.from(head, this.encoding);
-    this.serialized = this.body.length === 0 ? headBytes : Buffer.concat([headBytes, this.body]);
-    return this.serialized;
+    return this.body.length === 0 ? headBytes : Buffer.concat([headBytes, this.body]);
   }
 
   toString(): string {
@@ -418,6 +508,18 @@ export abstract class SipMessage {
         break;
     }
   }
+}
+
+/**
+ * Where toBuffer() assembles a message before cutting it to size: one per process, since
+ * serialization is synchronous. Larger than the largest message the transports accept.
+ */
+const SCRATCH = Buffer.allocUnsafeSlow(131_072);
+
+function writeCrLf(out: Buffer, pos: number): number {
+  out[pos] = 13;
+  out[pos + 1] = 10;
+  return pos + 2;
 }
 
 function missing(label: string): SipParseError {
@@ -480,7 +582,10 @@ export class SipRequest extends SipMessage {
    * own fields (a reason phrase, a Warning) are encoded like that text.
    */
   answerWith(status: number, reason: string, headers: HeaderField[]): SipResponse {
-    return this.encoding === 'utf8' ? new SipResponse(status, reason, headers, EMPTY, this.raw, 'utf8') : new SipResponse(status, reason, headers);
+    if (this.encoding !== 'utf8') return new SipResponse(status, reason, headers);
+    const response = new SipResponse(status, reason, headers, EMPTY, this.raw, 'utf8');
+    response.shareRawBytes(this);
+    return response;
   }
 
   /** Whether answerWith() keeps this request's fields as they are (see there). */
@@ -490,6 +595,7 @@ export class SipRequest extends SipMessage {
 
   clone(): SipRequest {
     const copy = new SipRequest(this.method, this.uriText, this.headers.slice(), this.body, this.raw, this.encoding, this.startLineEnd);
+    copy.shareRawBytes(this);
     if (this.parsedUri !== undefined && this.startLineEnd < 0) copy.setUri(this.parsedUri.clone());
     return copy;
   }
@@ -519,7 +625,9 @@ export class SipResponse extends SipMessage {
   }
 
   clone(): SipResponse {
-    return new SipResponse(this.status, this.reason, this.headers.slice(), this.body, this.raw, this.encoding, this.startLineEnd);
+    const copy = new SipResponse(this.status, this.reason, this.headers.slice(), this.body, this.raw, this.encoding, this.startLineEnd);
+    copy.shareRawBytes(this);
+    return copy;
   }
 }
 

@@ -175,6 +175,8 @@ export function parseMessage(buf: Buffer, options: ParseOptions = {}): AnyMessag
   const built = buildFromStartLine(startLine, headers, body, head, encoding, rawStartLineEnd);
   if (built instanceof SipParseError) throw built;
   const { message, unsupportedVersion } = built;
+  // one character per byte (ASCII, or Latin-1 text): lines can be copied from the bytes as they are
+  if (head.length === headEnd - start) message.useRawBytes(buf, start);
   if (lengthError !== undefined) throw new SipMessageError('content-length', lengthError, message);
   if (truncated) throw new SipMessageError('truncated-body', `Content-Length ${declared} exceeds the ${buf.length - bodyStart} octets received`, message);
   if (message.isRequest) {
@@ -192,12 +194,17 @@ export function parseMessage(buf: Buffer, options: ParseOptions = {}): AnyMessag
 }
 
 /** SIP-Version = "SIP" "/" 1*DIGIT "." 1*DIGIT (case-insensitive); returns null if malformed. */
-function checkVersion(text: string): 'ok' | 'other' | null {
-  if (text.length < 7 || text.slice(0, 4).toUpperCase() !== 'SIP/') return null;
-  const dot = text.indexOf('.', 4);
-  if (dot < 5 || dot === text.length - 1) return null;
-  for (let i = 4; i < text.length; i++) if (i !== dot && DIGIT[text.charCodeAt(i)] !== 1) return null;
-  return text.slice(4) === '2.0' ? 'ok' : 'other';
+function checkVersion(text: string, from = 0, to = text.length): 'ok' | 'other' | null {
+  if (to - from < 7 || !startsWithSipSlash(text, from)) return null;
+  const dot = text.indexOf('.', from + 4);
+  if (dot < from + 5 || dot >= to - 1) return null;
+  for (let i = from + 4; i < to; i++) if (i !== dot && DIGIT[text.charCodeAt(i)] !== 1) return null;
+  return to - from === 7 && text.startsWith('2.0', from + 4) ? 'ok' : 'other';
+}
+
+/** "SIP/" in any case, read in place (no slice per message). */
+function startsWithSipSlash(text: string, at: number): boolean {
+  return (text.charCodeAt(at) | 0x20) === 115 && (text.charCodeAt(at + 1) | 0x20) === 105 && (text.charCodeAt(at + 2) | 0x20) === 112 && text.charCodeAt(at + 3) === 47;
 }
 
 function buildFromStartLine(
@@ -208,11 +215,11 @@ function buildFromStartLine(
   encoding: BufferEncoding,
   startLineEnd: number,
 ): { message: AnyMessage; unsupportedVersion?: string } | SipParseError {
-  if (line.length >= 4 && line.slice(0, 4).toUpperCase() === 'SIP/') {
+  if (line.length >= 4 && startsWithSipSlash(line, 0)) {
     // Status-Line = SIP-Version SP Status-Code SP Reason-Phrase (RFC 3261 §7.2)
     const sp = line.indexOf(' ');
     if (sp < 0) return new SipParseError('start-line', 'status line without status code');
-    const version = checkVersion(line.slice(0, sp));
+    const version = checkVersion(line, 0, sp);
     if (version === null) return new SipParseError('start-line', 'malformed SIP version');
     const code = line.slice(sp + 1, sp + 4);
     if (code.length !== 3 || !DIGIT[code.charCodeAt(0)] || !DIGIT[code.charCodeAt(1)] || !DIGIT[code.charCodeAt(2)]) {
@@ -231,7 +238,7 @@ function buildFromStartLine(
   if (sp1 <= 0 || sp2 <= sp1) return new SipParseError('start-line', 'malformed request line');
   const method = line.slice(0, sp1);
   if (!isToken(method)) return new SipParseError('method', `bad method ${JSON.stringify(method.slice(0, 40))}`);
-  const version = checkVersion(line.slice(sp2 + 1));
+  const version = checkVersion(line, sp2 + 1);
   const message = new SipRequest(method, line.slice(sp1 + 1, sp2), headers, body, head, encoding, startLineEnd);
   if (version === null) return new SipMessageError('start-line', 'malformed SIP version', message);
   return version === 'other' ? { message, unsupportedVersion: line.slice(sp2 + 1) } : { message };
