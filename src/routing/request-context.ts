@@ -54,7 +54,7 @@ export class RequestContext {
   constructor(
     private readonly proxied: ProxyRequest,
     private readonly services: RoutingServices,
-    private readonly forwardHooks: (ctx: RequestContext) => { onReply?: (r: SipResponse) => void; onFailure?: (best: SipResponse, rc: ResponseContext) => Promise<Target[] | void> },
+    private readonly scriptHooks: { forwardHooks(proxied: ProxyRequest): ForwardHooks },
   ) {}
 
   get request(): SipRequest {
@@ -410,13 +410,18 @@ export class RequestContext {
     else if (typeof targets === 'string') list = [{ uri: parseUri(targets) }];
     else if (Array.isArray(targets)) list = targets;
     else list = [{ uri: targets }];
-    const hooks = this.forwardHooks(this);
+    const hooks = this.scriptHooks.forwardHooks(this.proxied);
     const counted = this.countedCall;
     this.countedCall = undefined;
+    // a script without reply hooks and a call nobody counts (the common case) need no hook object
+    if (hooks.onReply === undefined && hooks.onFailure === undefined && counted === undefined) {
+      return this.proxied.forward(list, this.recordRouteWanted ? RECORD_ROUTE : NO_RECORD_ROUTE);
+    }
+    const onReply = hooks.onReply;
     return this.proxied.forward(list, {
       recordRoute: this.recordRouteWanted,
       hooks: {
-        onResponse: hooks.onReply ? (r) => hooks.onReply?.(r) : undefined,
+        onResponse: onReply ? (r) => onReply(r) : undefined,
         onFailure: hooks.onFailure,
         onFinal: counted === undefined ? undefined : (r) => this.services.security.callAnswered(counted, r.status),
       },
@@ -433,6 +438,15 @@ export class RequestContext {
     this.proxied.forwardStateless(typeof target === 'string' ? { uri: parseUri(target) } : target);
   }
 }
+
+/** What a routing script's onReply and onFailure become for one forwarded request. */
+export interface ForwardHooks {
+  onReply?: (r: SipResponse) => void;
+  onFailure?: (best: SipResponse, rc: ResponseContext) => Promise<Target[] | void>;
+}
+
+const RECORD_ROUTE = Object.freeze({ recordRoute: true });
+const NO_RECORD_ROUTE = Object.freeze({ recordRoute: false });
 
 /** The response a script sees in onReply. */
 export class ReplyContext {

@@ -1,6 +1,6 @@
 import type { Logger } from '../shared/index.ts';
 import type { ProxyRequest, Target } from '../proxy/index.ts';
-import { FailureContext, ReplyContext, RequestContext, type RoutingServices } from './request-context.ts';
+import { FailureContext, ReplyContext, RequestContext, type ForwardHooks, type RoutingServices } from './request-context.ts';
 import type { RoutingScript } from './script.ts';
 
 /**
@@ -10,6 +10,7 @@ import type { RoutingScript } from './script.ts';
  */
 export class RoutingEngine {
   private script: RoutingScript;
+  private hooks: ScriptHooks;
   private generation = 0;
 
   constructor(
@@ -18,6 +19,7 @@ export class RoutingEngine {
     private readonly logger: Logger,
   ) {
     this.script = script;
+    this.hooks = new ScriptHooks(script, logger);
   }
 
   get scriptGeneration(): number {
@@ -26,6 +28,7 @@ export class RoutingEngine {
 
   replace(script: RoutingScript): void {
     this.script = script;
+    this.hooks = new ScriptHooks(script, this.logger);
     this.generation++;
   }
 
@@ -33,16 +36,8 @@ export class RoutingEngine {
     // a BYE ends a call for the concurrent call limit, whatever the script then does with it
     if (proxied.request.method === 'BYE') this.services.security.callEnded(proxied.request.callId);
     const script = this.script;
-    const ctx = new RequestContext(proxied, this.services, () => ({
-      onReply: script.onReply ? (response) => this.safe(() => script.onReply?.(new ReplyContext(proxied.request, response)), proxied) : undefined,
-      onFailure: script.onFailure
-        ? async (best): Promise<Target[] | void> => {
-            const failure = new FailureContext(proxied.request, best, proxied);
-            await script.onFailure?.(failure);
-            return failure.nextTargets;
-          }
-        : undefined,
-    }));
+    // the hooks of the script this request started with, even if the script is reloaded meanwhile
+    const ctx = new RequestContext(proxied, this.services, this.hooks);
     let result: void | Promise<void>;
     try {
       result = script.onRequest(ctx);
@@ -71,6 +66,30 @@ export class RoutingEngine {
     if (!ctx.handled) proxied.reply(500);
   }
 
+}
+
+/** The reply and failure hooks of one script generation, made per forwarded request only when the script has them. */
+export class ScriptHooks {
+  constructor(
+    private readonly script: RoutingScript,
+    private readonly logger: Logger,
+  ) {}
+
+  forwardHooks(proxied: ProxyRequest): ForwardHooks {
+    const script = this.script;
+    if (!script.onReply && !script.onFailure) return NO_HOOKS;
+    return {
+      onReply: script.onReply ? (response) => this.safe(() => script.onReply?.(new ReplyContext(proxied.request, response)), proxied) : undefined,
+      onFailure: script.onFailure
+        ? async (best): Promise<Target[] | void> => {
+            const failure = new FailureContext(proxied.request, best, proxied);
+            await script.onFailure?.(failure);
+            return failure.nextTargets;
+          }
+        : undefined,
+    };
+  }
+
   private safe(fn: () => void, proxied: ProxyRequest): void {
     try {
       fn();
@@ -79,3 +98,5 @@ export class RoutingEngine {
     }
   }
 }
+
+const NO_HOOKS: ForwardHooks = Object.freeze({});

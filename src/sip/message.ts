@@ -359,6 +359,16 @@ export abstract class SipMessage {
   }
 
   /**
+   * @internal for answerWith: a response that carries its request's top Via field as it is takes
+   * the parsed Via too (Via values are never changed in place: edits replace them), so routing the
+   * response (RFC 3261 §18.2.2) does not parse it again.
+   */
+  shareTopVia(from: SipMessage): void {
+    const top = from.cache.topVia;
+    if (top !== undefined && this.firstField('via') === from.firstField('via')) this.cache.topVia = top;
+  }
+
+  /**
    * Serializes into the scratch buffer: untouched runs of lines are copied from the received
    * bytes, new lines are encoded in place, and one buffer of the exact size is cut at the end. No
    * string is built for the head, so a forwarded message allocates little more than its own
@@ -585,6 +595,7 @@ export class SipRequest extends SipMessage {
     if (this.encoding !== 'utf8') return new SipResponse(status, reason, headers);
     const response = new SipResponse(status, reason, headers, EMPTY, this.raw, 'utf8');
     response.shareRawBytes(this);
+    response.shareTopVia(this);
     return response;
   }
 

@@ -121,7 +121,8 @@ export class TransportLayer {
   private readonly connectionsBySource = new Map<string, number>();
   private readonly guard: SourceGuard | undefined;
   private readonly sizeThreshold: number;
-  private readonly localSentBy = new Set<string>();
+  /** Our sent-by values: the ports we listen on, by lower-case host (no key string per message). */
+  private readonly localSentBy = new Map<string, Set<number>>();
   private readonly streamHolder: ((bytes: Buffer, destination: Destination) => void) | undefined;
   private held: boolean;
   /**
@@ -179,8 +180,11 @@ export class TransportLayer {
       if (spec.protocol !== 'udp') this.streams.push(new RemoteStreamListener(spec.protocol, spec.host, spec.port));
     }
     for (const info of this.listeners()) {
-      this.localSentBy.add(sentByKey(info.advertisedHost, info.port));
-      this.localSentBy.add(sentByKey(info.host, info.port));
+      for (const host of [info.advertisedHost.toLowerCase(), info.host.toLowerCase()]) {
+        let ports = this.localSentBy.get(host);
+        if (ports === undefined) this.localSentBy.set(host, (ports = new Set()));
+        ports.add(info.port);
+      }
     }
     this.outbound.clear();
   }
@@ -221,7 +225,7 @@ export class TransportLayer {
 
   /** Whether a Via sent-by names this server (RFC 3261 §18.1.2). */
   isLocalSentBy(host: string, port: number | null): boolean {
-    return this.localSentBy.has(sentByKey(host, port));
+    return this.localSentBy.get(host.toLowerCase())?.has(port ?? 5060) === true;
   }
 
   /**
@@ -705,9 +709,6 @@ interface OutboundSide {
   viaStart: string;
 }
 
-function sentByKey(host: string, port: number | null): string {
-  return `${host.toLowerCase()}:${port ?? 5060}`;
-}
 
 /**
  * Counter names per transport, built once: counting on the stream paths must not build strings
