@@ -116,18 +116,29 @@ export class LocationService {
 
   /** Adds or replaces a binding. */
   save(stored: StoredBinding): Binding {
+    // every field named (no spread): all bindings share one object shape, and a caller's extra fields stay out
     const binding: Binding = {
-      ...stored,
+      aor: stored.aor,
+      contact: stored.contact,
+      expiresAt: stored.expiresAt,
+      q: stored.q,
+      callId: stored.callId,
+      cseq: stored.cseq,
       path: stored.path.length === 0 ? NO_PATH : stored.path,
+      instance: stored.instance,
+      regId: stored.regId,
+      received: stored.received,
       userAgent: stored.userAgent === null ? null : this.sharedUserAgent(stored.userAgent),
+      updatedAt: stored.updatedAt,
       key: bindingKey(stored.contact, stored.instance, stored.regId),
     };
     const old = this.get(binding.aor, binding.key);
     if (old !== undefined) this.detach(old);
     this.insert(binding);
-    this.removed.delete(persistKey(binding));
+    const stateKey = persistKey(binding);
+    this.removed.delete(stateKey);
     if (old !== undefined && old.contact !== binding.contact) this.markRemoved(old);
-    this.dirty.set(persistKey(binding), binding);
+    this.dirty.set(stateKey, binding);
     this.changed(binding.aor, 'saved', false);
     return binding;
   }

@@ -80,7 +80,7 @@ export class Registrar {
     }
 
     // Validate every contact before changing anything: the request succeeds or fails as a whole.
-    const changes: Array<{ contact: NameAddress; expires: number; key: string; instance: string | null; regId: number | null }> = [];
+    const changes: Array<{ contact: NameAddress; uri: string; expires: number; key: string; instance: string | null; regId: number | null }> = [];
     for (const contact of contacts) {
       if (contact.uri.kind === 'absolute') return this.fail(400, aor, 'a contact with an unsupported URI scheme');
       let expires: number;
@@ -99,13 +99,14 @@ export class Registrar {
       // stored binding alike, or the binding could never be found again to refresh or remove it
       const regIdNumber = instance !== null && regIdText ? Number(regIdText) : NaN;
       const regId = Number.isInteger(regIdNumber) ? regIdNumber : null;
-      const key = this.location.keyOf(contact.uri.toString(), instance, regId);
+      const uri = contact.uri.toString();
+      const key = this.location.keyOf(uri, instance, regId);
       const existing = this.location.get(aor, key);
       // §10.3 step 7: the same Call-ID with a CSeq not above the stored one is out of order
       if (existing !== undefined && existing.callId === callId && existing.cseq >= cseq) {
         return this.fail(400, aor, 'CSeq out of order for this Call-ID');
       }
-      changes.push({ contact, expires, key, instance, regId });
+      changes.push({ contact, uri, expires, key, instance, regId });
     }
     const current = new Set(this.location.lookup(aor).map((b) => b.key));
     for (const c of changes) {
@@ -125,7 +126,7 @@ export class Registrar {
       }
       this.location.save({
         aor,
-        contact: c.contact.uri.toString(),
+        contact: c.uri,
         expiresAt: now + c.expires * 1000,
         q: contactQ(c.contact),
         callId,
@@ -152,7 +153,7 @@ export class Registrar {
       if (b.regId !== null) value += `;reg-id=${b.regId}`;
       return ['Contact', value] as [string, string];
     });
-    headers.push(['Date', new Date(now).toUTCString()]);
+    headers.push(['Date', httpDate(now)]);
     // RFC 3327 §5.3: a registrar supporting Path echoes the stored Path when the UA supports it
     const path = request.getAll('path');
     if (path.length > 0 && request.supported.includes('path')) for (const p of path) headers.push(['Path', p]);
@@ -162,6 +163,18 @@ export class Registrar {
   private fail(status: number, aor: string, why: string): RegisterOutcome {
     return { status, headers: [['Warning', `399 sipline "${why.replace(/"/g, "'")}"`]], bindings: this.location.lookup(aor) };
   }
+}
+
+/** The Date value (RFC 3261 §20.17) of the current second, formatted once per second rather than per REGISTER. */
+let dateSecond = -1;
+let dateText = '';
+function httpDate(now: number): string {
+  const second = Math.floor(now / 1000);
+  if (second !== dateSecond) {
+    dateSecond = second;
+    dateText = new Date(second * 1000).toUTCString();
+  }
+  return dateText;
 }
 
 function unquote(v: string | null | undefined): string | null {
