@@ -230,8 +230,9 @@ export class ProxyCore {
         this.transactions.sendCancel(branch.transaction, { onResponse: () => {} });
       },
       scheduleTimerC: (branch) => {
-        wheel.cancel(branch.timerC);
-        branch.timerC = wheel.schedule(this.timerCMs, branch, 0);
+        // every provisional restarts Timer C (§16.7 step 2): on the same Timer
+        if (branch.timerC !== null) wheel.reschedule(branch.timerC, this.timerCMs);
+        else branch.timerC = wheel.schedule(this.timerCMs, branch, 0);
       },
       clearTimerC: (branch) => {
         wheel.cancel(branch.timerC);

@@ -17,7 +17,8 @@ export class Timer {
   constructor(
     readonly target: TimerTarget,
     readonly kind: number,
-    readonly dueAt: number,
+    /** When it fires (ms); changed only by TimerWheel.reschedule. */
+    public dueAt: number,
   ) {}
   get active(): boolean {
     return this.slot >= 0;
@@ -69,11 +70,29 @@ export class TimerWheel {
   }
 
   schedule(delayMs: number, target: TimerTarget, kind: number): Timer {
+    const timer = new Timer(target, kind, 0);
+    this.place(timer, delayMs);
+    return timer;
+  }
+
+  /**
+   * Arms a timer again, pending or not, to fire delayMs from now: a transaction re-arming its
+   * retransmission timer, or Timer C on every provisional, reuses one Timer instead of a new one each time.
+   */
+  reschedule(timer: Timer, delayMs: number): void {
+    if (timer.slot >= 0) {
+      this.unlink(timer);
+      this.count--;
+    }
+    this.place(timer, delayMs);
+  }
+
+  private place(timer: Timer, delayMs: number): void {
     const now = this.clock.now();
     // With no timers pending nothing can be missed: jump over the idle ticks instead of walking them.
     if (this.count === 0) this.currentTick = Math.max(this.currentTick, Math.floor(now / this.resolution));
     const dueAt = now + Math.max(0, delayMs);
-    const timer = new Timer(target, kind, dueAt);
+    timer.dueAt = dueAt;
     // A timer is due at the end of the tick that contains dueAt; never in the current tick, which
     // may be mid-processing.
     const dueTick = Math.max(this.currentTick + 1, Math.ceil(dueAt / this.resolution));
@@ -82,7 +101,6 @@ export class TimerWheel {
     this.link(timer, dueTick & this.mask);
     this.count++;
     if (this.autoDrive && this.driver === null) this.startDriver();
-    return timer;
   }
 
   cancel(timer: Timer | null | undefined): void {

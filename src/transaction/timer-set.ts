@@ -13,16 +13,21 @@ export class TimerSet {
     private readonly target: TimerTarget,
   ) {}
 
+  /** Arms (or re-arms) the timer of this kind; a kind armed before reuses its Timer. */
   arm(kind: number, delayMs: number): void {
-    this.disarm(kind);
+    for (const t of this.timers) {
+      if (t.kind !== kind) continue;
+      this.wheel.reschedule(t, delayMs);
+      return;
+    }
     this.timers.push(this.wheel.schedule(delayMs, this.target, kind));
   }
 
+  /** Stops the timer of this kind; its Timer stays for the next arm() of the kind. */
   disarm(kind: number): void {
-    for (let i = 0; i < this.timers.length; i++) {
-      if (this.timers[i].kind !== kind) continue;
-      this.wheel.cancel(this.timers[i]);
-      this.timers.splice(i, 1);
+    for (const t of this.timers) {
+      if (t.kind !== kind) continue;
+      this.wheel.cancel(t);
       return;
     }
   }

@@ -188,7 +188,6 @@ export class TransactionLayer implements TransactionContext {
       request.method === 'INVITE'
         ? new ServerInviteTransaction(this, storedKey, request, flow, this.autoTrying)
         : new ServerNonInviteTransaction(this, storedKey, request, flow);
-    this.server.set(storedKey, tx);
     try {
       this.user.onRequest(request, tx);
     } catch (err) {
@@ -197,6 +196,10 @@ export class TransactionLayer implements TransactionContext {
       // A failed TU must not leave the transaction waiting for a response forever.
       if (tx.finalStatus === 0 && !tx.terminated) tx.respond(createResponse(request, 500));
     }
+    // Entered in the table only now: nothing else is received while the TU runs synchronously,
+    // and a request answered at once without state (an OPTIONS ping, a digest challenge) ends its
+    // transaction before that, so it never costs a table entry.
+    if (!tx.terminated) this.server.set(storedKey, tx);
   }
 
   /**

@@ -393,3 +393,36 @@ test('the autoDrive driver does not keep the process alive', () => {
   assert.equal(r.status, 0, r.stderr);
   assert.ok(Date.now() - started < 30_000);
 });
+
+test('reschedule moves a pending timer, re-arms a fired one, and works from inside its own callback', () => {
+  const { clock, wheel, rec } = manual();
+  const t = wheel.schedule(500, rec, 1);
+  stepTo(clock, wheel, 200, 10);
+  // pending: it now fires 1000 ms from t=200, not at 500
+  wheel.reschedule(t, 1000);
+  assert.equal(wheel.size, 1);
+  stepTo(clock, wheel, 1199, 1);
+  assert.equal(rec.fired.length, 0);
+  stepTo(clock, wheel, 1200, 1);
+  assert.deepEqual(rec.fired, [{ kind: 1, at: 1200 }]);
+  assert.equal(t.active, false);
+  // fired: the same Timer is armed again (beyond one turn of the wheel, so with rounds)
+  wheel.reschedule(t, 20_000);
+  assert.equal(t.active, true);
+  stepTo(clock, wheel, 21_200, 10);
+  assert.deepEqual(rec.fired.at(-1), { kind: 1, at: 21_200 });
+  // a retransmission timer re-arming itself as it fires (Timer A, E, G)
+  const again: TimerTarget = {
+    onTimer(kind: number) {
+      rec.onTimer(kind);
+      if (rec.fired.length < 5) wheel.reschedule(self, 100);
+    },
+  };
+  const self: Timer = wheel.schedule(100, again, 2);
+  stepTo(clock, wheel, 22_000, 10);
+  assert.deepEqual(
+    rec.fired.slice(2).map((f) => f.at),
+    [21_300, 21_400, 21_500],
+  );
+  assert.equal(wheel.size, 0);
+});
