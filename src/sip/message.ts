@@ -379,11 +379,11 @@ export abstract class SipMessage {
     const base = this.rawBase;
     const encoding = this.encoding;
     let pos: number;
-    if (this.startLineEnd >= 0) pos = source.copy(out, 0, base, base + this.startLineEnd);
+    if (this.startLineEnd >= 0) pos = copyBytes(source, base, base + this.startLineEnd, out, 0);
     else {
       const line = this.startLine();
       if (line.length * 3 + 2 > out.length) return null;
-      pos = out.write(line, 0, encoding);
+      pos = writeText(out, 0, line, encoding);
       pos = writeCrLf(out, pos);
     }
     let runStart = -1;
@@ -398,7 +398,7 @@ export abstract class SipMessage {
         }
         if (runStart >= 0) {
           if (pos + (runEnd - runStart) > out.length) return null;
-          pos += source.copy(out, pos, base + runStart, base + runEnd);
+          pos = copyBytes(source, base + runStart, base + runEnd, out, pos);
         }
         runStart = f.rawStart;
         runEnd = f.rawEnd;
@@ -406,27 +406,27 @@ export abstract class SipMessage {
       }
       if (runStart >= 0) {
         if (pos + (runEnd - runStart) > out.length) return null;
-        pos += source.copy(out, pos, base + runStart, base + runEnd);
+        pos = copyBytes(source, base + runStart, base + runEnd, out, pos);
         runStart = runEnd = -1;
       }
       // a UTF-16 unit takes at most 3 bytes in UTF-8
       if (pos + (f.name.length + f.value.length) * 3 + 4 > out.length) return null;
-      pos += out.write(f.name, pos, encoding);
+      pos = writeText(out, pos, f.name, encoding);
       out[pos++] = 58; // :
       out[pos++] = 32;
-      pos += out.write(f.value, pos, encoding);
+      pos = writeText(out, pos, f.value, encoding);
       pos = writeCrLf(out, pos);
     }
     if (runStart >= 0) {
       if (pos + (runEnd - runStart) > out.length) return null;
-      pos += source.copy(out, pos, base + runStart, base + runEnd);
+      pos = copyBytes(source, base + runStart, base + runEnd, out, pos);
     }
     const body = this.body;
     if (pos + 40 + body.length > out.length) return null;
     // Streams need Content-Length (RFC 3261 §18.3); a datagram that arrived without one gets it here.
-    if (!hasLength) pos += out.write('Content-Length: ' + body.length + '\r\n', pos, 'latin1');
+    if (!hasLength) pos = writeText(out, pos, 'Content-Length: ' + body.length + '\r\n', 'latin1');
     pos = writeCrLf(out, pos);
-    pos += body.copy(out, pos);
+    pos = copyBytes(body, 0, body.length, out, pos);
     const bytes = Buffer.allocUnsafe(pos);
     out.copy(bytes, 0, 0, pos);
     return bytes;
@@ -525,6 +525,28 @@ export abstract class SipMessage {
  * serialization is synchronous. Larger than the largest message the transports accept.
  */
 const SCRATCH = Buffer.allocUnsafeSlow(131_072);
+
+/**
+ * Copies bytes into the scratch buffer. Short runs (the usual header lines) go byte by byte:
+ * Buffer.copy makes a typed-array view per call, which costs more than the copy itself.
+ */
+function copyBytes(source: Buffer, start: number, end: number, out: Buffer, pos: number): number {
+  const n = end - start;
+  if (n > 256) return pos + source.copy(out, pos, start, end);
+  for (let i = 0; i < n; i++) out[pos + i] = source[start + i];
+  return pos + n;
+}
+
+/** Encodes text into the scratch buffer: ASCII byte by byte, the rest (from the first other character) by Buffer.write. */
+function writeText(out: Buffer, pos: number, text: string, encoding: BufferEncoding): number {
+  const n = text.length;
+  for (let i = 0; i < n; i++) {
+    const c = text.charCodeAt(i);
+    if (c >= 0x80) return pos + i + out.write(i === 0 ? text : text.slice(i), pos + i, encoding);
+    out[pos + i] = c;
+  }
+  return pos + n;
+}
 
 function writeCrLf(out: Buffer, pos: number): number {
   out[pos] = 13;
