@@ -33,6 +33,9 @@ export function parseDigits(value: string, what: string, max: number, clamp = fa
   return n;
 }
 
+/** The methods most CSeq values carry: matched in place, so they cost no new string. */
+const METHODS = ['INVITE', 'ACK', 'BYE', 'CANCEL', 'REGISTER', 'OPTIONS', 'MESSAGE', 'SUBSCRIBE', 'NOTIFY', 'PUBLISH', 'INFO', 'UPDATE', 'PRACK', 'REFER'];
+
 export function parseCSeq(value: string): CSeq {
   const sc = new HeaderScanner(value, 'CSeq');
   sc.skipWs();
@@ -43,7 +46,7 @@ export function parseCSeq(value: string): CSeq {
   const before = sc.i;
   sc.skipWs();
   if (sc.i === before) sc.fail('expected whitespace before method');
-  const method = sc.token();
+  const method = sc.knownToken(METHODS);
   sc.skipWs();
   if (!sc.atEnd()) sc.fail('unexpected text after method');
   return { seq, method };

@@ -57,7 +57,9 @@ export function validateMessage(message: AnyMessage): void {
     // a response is matched by its top Via alone; the Vias below belong to the hops upstream
     if (message.isRequest) void message.vias;
     else void message.via;
-    void message.from;
+    // A response is matched by its top Via and CSeq (§17.1.3) and forwarded by them (§16.7); its
+    // From is the request's, which was checked when the request went out: it is parsed only if asked for.
+    if (message.isRequest) void message.from;
     void message.to;
     void message.callId;
     void message.cseq;
