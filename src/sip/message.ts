@@ -181,11 +181,12 @@ export abstract class SipMessage {
   }
 
   get from(): NameAddress {
-    return (this.cache.from ??= parseNameAddress(this.required('from', 'From'), 'From'));
+    // the URI of From and To is checked here and parsed only if read: most messages need only the tags
+    return (this.cache.from ??= parseNameAddress(this.required('from', 'From'), 'From', true));
   }
 
   get to(): NameAddress {
-    return (this.cache.to ??= parseNameAddress(this.required('to', 'To'), 'To'));
+    return (this.cache.to ??= parseNameAddress(this.required('to', 'To'), 'To', true));
   }
 
   get callId(): string {

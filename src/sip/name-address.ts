@@ -1,7 +1,7 @@
 import { TOKEN } from './charset.ts';
 import { HeaderScanner, quoteIfNeeded } from './header-scanner.ts';
 import { Parameters } from './parameters.ts';
-import { parseUri, type Uri } from './uri.ts';
+import { AbsoluteUri, checkUri, parseUri, type Uri } from './uri.ts';
 
 /**
  * name-addr / addr-spec with header parameters, as in From, To, Contact, Route, Record-Route,
@@ -9,11 +9,38 @@ import { parseUri, type Uri } from './uri.ts';
  * header parameter, never a URI parameter.
  */
 export class NameAddress {
+  private parsedUri: Uri | null;
+  /** The URI as written, checked but not yet parsed (From and To: see parseNameAddress's lazyUri). */
+  private uriText: string | null = null;
+
   constructor(
-    public uri: Uri,
+    uri: Uri,
     public displayName: string | null = null,
     public params: Parameters = new Parameters(),
-  ) {}
+  ) {
+    this.parsedUri = uri;
+  }
+
+  /** A name-addr whose URI text was checked by checkUri: it is parsed when first read. */
+  static withUriText(uriText: string, displayName: string | null, params: Parameters): NameAddress {
+    const address = new NameAddress(PENDING, displayName, params);
+    address.parsedUri = null;
+    address.uriText = uriText;
+    return address;
+  }
+
+  get uri(): Uri {
+    if (this.parsedUri === null) {
+      this.parsedUri = parseUri(this.uriText as string);
+      this.uriText = null;
+    }
+    return this.parsedUri;
+  }
+
+  set uri(uri: Uri) {
+    this.parsedUri = uri;
+    this.uriText = null;
+  }
 
   get tag(): string | undefined {
     const t = this.params.get('tag');
@@ -36,7 +63,7 @@ export class NameAddress {
 }
 
 /** Parses one element (already split from a list) of a name-addr header. */
-export function parseNameAddress(value: string, what: string): NameAddress {
+export function parseNameAddress(value: string, what: string, lazyUri = false): NameAddress {
   const sc = new HeaderScanner(value, what);
   sc.skipWs();
   let displayName: string | null = null;
@@ -66,12 +93,12 @@ export function parseNameAddress(value: string, what: string): NameAddress {
     if (bracketed) displayName = words !== null ? words.join(' ') : first;
     else sc.i = start;
   }
-  let uri: Uri;
+  let uriText: string;
   if (bracketed) {
     sc.expect(60, '"<"');
     const close = value.indexOf('>', sc.i);
     if (close < 0) sc.fail('missing ">"');
-    uri = parseUri(value.slice(sc.i, close));
+    uriText = value.slice(sc.i, close);
     sc.i = close + 1;
   } else {
     const start = sc.i;
@@ -82,10 +109,15 @@ export function parseNameAddress(value: string, what: string): NameAddress {
       if (c === 44 || c === 63) sc.fail('addr-spec needs angle brackets');
       sc.i++;
     }
-    uri = parseUri(value.slice(start, sc.i));
+    uriText = value.slice(start, sc.i);
   }
+  // checked (or parsed) before the parameters, so that errors come in the order they are written
+  const uri = lazyUri ? (checkUri(uriText), null) : parseUri(uriText);
   const params = sc.params();
   sc.skipWs();
   if (!sc.atEnd()) sc.fail(`unexpected ${JSON.stringify(value[sc.i])}`);
-  return new NameAddress(uri, displayName, params);
+  return uri === null ? NameAddress.withUriText(uriText, displayName, params) : new NameAddress(uri, displayName, params);
 }
+
+/** Stands in for the URI of a name-addr made by withUriText until it is parsed; never read. */
+const PENDING = new AbsoluteUri('pending', '');

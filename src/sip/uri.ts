@@ -135,14 +135,25 @@ export function parseUri(text: string): Uri {
   const colon = text.indexOf(':');
   if (colon <= 0) fail(text, 'no scheme');
   // the usual lower-case scheme costs no new string
-  if (colon === 3 && text.startsWith('sip')) return parseSipUri(text, 'sip', 4);
+  if (colon === 3 && text.startsWith('sip')) return parseSipUri(text, 'sip', 4, true);
   const scheme = text.slice(0, colon).toLowerCase();
-  if (scheme === 'sip' || scheme === 'sips') return parseSipUri(text, scheme, colon + 1);
+  if (scheme === 'sip' || scheme === 'sips') return parseSipUri(text, scheme, colon + 1, true);
   if (scheme === 'tel') return parseTelUri(text, colon + 1);
   return parseAbsoluteUri(text, scheme, colon + 1);
 }
 
-function parseSipUri(text: string, scheme: 'sip' | 'sips', start: number): SipUri {
+/**
+ * Throws what parseUri would throw, and otherwise builds nothing for a SIP URI: for the From and
+ * To of every message, whose URIs are checked on arrival but seldom read.
+ */
+export function checkUri(text: string): void {
+  if (text.length > 4 && text.startsWith('sip:')) parseSipUri(text, 'sip', 4, false);
+  else parseUri(text);
+}
+
+function parseSipUri(text: string, scheme: 'sip' | 'sips', start: number, build: true): SipUri;
+function parseSipUri(text: string, scheme: 'sip' | 'sips', start: number, build: false): null;
+function parseSipUri(text: string, scheme: 'sip' | 'sips', start: number, build: boolean): SipUri | null {
   const end = text.length;
   let i = start;
   let user: string | null = null;
@@ -152,26 +163,28 @@ function parseSipUri(text: string, scheme: 'sip' | 'sips', start: number): SipUr
   if (at >= 0) {
     const pw = text.indexOf(':', start);
     const userEnd = pw >= 0 && pw < at ? pw : at;
-    user = text.slice(start, userEnd);
-    if (user.length === 0 || !allIn(text, USER, start, userEnd)) fail(text, 'bad user part');
+    if (userEnd === start || !allIn(text, USER, start, userEnd)) fail(text, 'bad user part');
+    if (build) user = text.slice(start, userEnd);
     if (userEnd < at) {
-      password = text.slice(userEnd + 1, at);
       if (!allIn(text, PASSWORD, userEnd + 1, at)) fail(text, 'bad password');
+      if (build) password = text.slice(userEnd + 1, at);
     }
     i = at + 1;
   }
-  let host: string;
+  let hostStart: number;
+  let hostEnd: number;
   if (text.charCodeAt(i) === 91 /* [ */) {
     const close = text.indexOf(']', i);
     if (close < 0) fail(text, 'unterminated IPv6 reference');
-    host = text.slice(i + 1, close);
-    if (!isIpv6Text(host)) fail(text, 'bad IPv6 reference');
+    hostStart = i + 1;
+    hostEnd = close;
+    if (!isIpv6Text(text, hostStart, hostEnd)) fail(text, 'bad IPv6 reference');
     i = close + 1;
   } else {
-    const hostStart = i;
+    hostStart = i;
     while (i < end && HOSTNAME[text.charCodeAt(i)] === 1) i++;
-    host = text.slice(hostStart, i);
-    if (host.length === 0) fail(text, 'missing host');
+    hostEnd = i;
+    if (hostEnd === hostStart) fail(text, 'missing host');
   }
   let port: number | null = null;
   if (text.charCodeAt(i) === 58 /* : */) {
@@ -182,20 +195,19 @@ function parseSipUri(text: string, scheme: 'sip' | 'sips', start: number): SipUr
     if (value > 65535) fail(text, 'port out of range');
     port = value;
   }
-  const params = new Parameters();
+  const params = build ? new Parameters() : null;
   while (text.charCodeAt(i) === 59 /* ; */) {
     const nameStart = ++i;
     while (i < end && text.charCodeAt(i) !== 61 && text.charCodeAt(i) !== 59 && text.charCodeAt(i) !== 63) i++;
-    const name = text.slice(nameStart, i);
-    if (name.length === 0 || !allIn(name, PARAM)) fail(text, 'bad URI parameter');
-    let value: string | null = null;
+    const nameEnd = i;
+    if (nameEnd === nameStart || !allIn(text, PARAM, nameStart, nameEnd)) fail(text, 'bad URI parameter');
+    let valueStart = -1;
     if (text.charCodeAt(i) === 61 /* = */) {
-      const valueStart = ++i;
+      valueStart = ++i;
       while (i < end && text.charCodeAt(i) !== 59 && text.charCodeAt(i) !== 63) i++;
-      value = text.slice(valueStart, i);
-      if (!allIn(value, PARAM)) fail(text, 'bad URI parameter value');
+      if (!allIn(text, PARAM, valueStart, i)) fail(text, 'bad URI parameter value');
     }
-    params.set(name, value);
+    params?.set(text.slice(nameStart, nameEnd), valueStart < 0 ? null : text.slice(valueStart, i));
   }
   const headers: Array<[string, string]> = [];
   if (text.charCodeAt(i) === 63 /* ? */) {
@@ -210,14 +222,16 @@ function parseSipUri(text: string, scheme: 'sip' | 'sips', start: number): SipUr
     i = end;
   }
   if (i !== end) fail(text, `unexpected character ${JSON.stringify(text[i])}`);
-  return new SipUri(scheme, user, password, host, port, params, headers);
+  return params === null ? null : new SipUri(scheme, user, password, text.slice(hostStart, hostEnd), port, params, headers);
 }
 
 /** IPv6reference content: hex digits, ":" and "." (an embedded IPv4 part). Lenient about the
  * number of colons, as RFC 5118 §4.10 asks elements to tolerate "2001:db8:::192.0.2.1". */
-function isIpv6Text(s: string): boolean {
-  if (s.length < 2 || s.indexOf(':') < 0) return false;
-  for (let i = 0; i < s.length; i++) {
+function isIpv6Text(s: string, start: number, end: number): boolean {
+  if (end - start < 2) return false;
+  const colon = s.indexOf(':', start);
+  if (colon < 0 || colon >= end) return false;
+  for (let i = start; i < end; i++) {
     const c = s.charCodeAt(i);
     if (!HEX[c] && c !== 58 && c !== 46) return false;
   }
