@@ -519,3 +519,50 @@ test('UTF-8 in the header section is decoded and written back unchanged', () => 
   assert.equal(parseMessage(m.toBuffer()).get('x-custom'), '\uFEFF大停電');
   assert.equal(parseMessage(m.toBuffer()).to.displayName, 'Bób ☎');
 });
+
+test('From and To URIs are checked on arrival with the full grammar, read lazily, and give what an eager parse gives', () => {
+  for (const [header, bad] of [
+    ['To', 'To: Bob <sip:bob@bi loxi.example.com>'],
+    ['From', 'f: <sip:al%zzice@atlanta.example.com>;tag=1'],
+    ['To', 'To: <sip:bob@[2001:db8::zz]>'],
+    ['From', 'From: <sip:alice@atlanta.example.com;=x>;tag=1'],
+  ] as const) {
+    const text = INVITE_LINES.replace(header === 'To' ? /\r\nTo: [^\r]*/ : /\r\nf: [^\r]*/, '\r\n' + bad);
+    const m = parseMessage(Buffer.from(text));
+    assert.throws(
+      () => validateMessage(m),
+      (err: unknown) => err instanceof SipParseError && err.statusCode === 400,
+      `${bad} is rejected with 400`,
+    );
+  }
+  const m = invite();
+  assert.equal(m.from.tag, '1928301774');
+  assert.deepEqual(m.from.uri, parseUri('sip:alice@atlanta.example.com'));
+  assert.deepEqual(m.to.uri, parseUri('sip:bob@biloxi.example.com'));
+  assert.equal(m.from.toString(), '"Alice \\"A\\" Liddell" <sip:alice@atlanta.example.com>;tag=1928301774');
+  // a URI set by hand replaces the unparsed one
+  const to = m.to;
+  to.uri = parseUri('sip:carol@chicago.example.com');
+  assert.equal(to.toString(), 'Bob <sip:carol@chicago.example.com>');
+});
+
+test('a response is validated without parsing its From; the From is parsed (and can fail) only when read', () => {
+  const response = parseMessage(
+    Buffer.from(
+      [
+        'SIP/2.0 200 OK',
+        'Via: SIP/2.0/UDP 192.0.2.1:5060;branch=z9hG4bKr1',
+        'From: <sip:alice@at lanta.example.com>;tag=1',
+        'To: <sip:bob@biloxi.example.com>;tag=2',
+        'Call-ID: r1@192.0.2.1',
+        'CSeq: 1 INVITE',
+        'Content-Length: 0',
+        '',
+        '',
+      ].join('\r\n'),
+    ),
+  );
+  validateMessage(response);
+  assert.equal(response.to.tag, '2');
+  assert.throws(() => response.from, SipParseError);
+});
