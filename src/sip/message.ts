@@ -44,6 +44,8 @@ interface ParsedCache {
   contacts?: ContactList;
   routes?: NameAddress[];
   recordRoutes?: NameAddress[];
+  /** The last authHeaders() result and the header it was for. */
+  auth?: { key: string; headers: AuthHeader[] };
 }
 
 /**
@@ -244,10 +246,16 @@ export abstract class SipMessage {
     return parseOptionTags(this.getAll('unsupported'), 'Unsupported');
   }
 
-  /** Authorization / Proxy-Authorization / WWW-Authenticate / Proxy-Authenticate values, parsed. */
+  /**
+   * Authorization / Proxy-Authorization / WWW-Authenticate / Proxy-Authenticate values, parsed
+   * once (a digest check reads the credentials more than once); the result is shared: read only.
+   */
   authHeaders(name: 'authorization' | 'proxy-authorization' | 'www-authenticate' | 'proxy-authenticate'): AuthHeader[] {
+    const cached = this.cache.auth;
+    if (cached !== undefined && cached.key === name) return cached.headers;
     const out: AuthHeader[] = [];
     for (const f of this.headers) if (f.key === name) out.push(parseAuthHeader(f.value, f.name));
+    this.cache.auth = { key: name, headers: out };
     return out;
   }
 
@@ -516,6 +524,12 @@ export abstract class SipMessage {
         break;
       case 'record-route':
         this.cache.recordRoutes = undefined;
+        break;
+      case 'authorization':
+      case 'proxy-authorization':
+      case 'www-authenticate':
+      case 'proxy-authenticate':
+        this.cache.auth = undefined;
         break;
     }
   }

@@ -566,3 +566,16 @@ test('a response is validated without parsing its From; the From is parsed (and 
   assert.equal(response.to.tag, '2');
   assert.throws(() => response.from, SipParseError);
 });
+
+test('parsed credentials are kept until the header changes', () => {
+  const m = invite();
+  m.add('Authorization', 'Digest username="alice", realm="atlanta.example.com", nonce="n1", uri="sip:bob@biloxi.example.com", response="0123"');
+  const first = m.authHeaders('authorization');
+  assert.equal(first[0].params.get('nonce'), 'n1');
+  assert.equal(m.authHeaders('authorization'), first, 'read twice, parsed once');
+  assert.deepEqual(m.authHeaders('proxy-authorization'), []);
+  m.set('Authorization', 'Digest username="alice", realm="atlanta.example.com", nonce="n2", uri="sip:bob@biloxi.example.com", response="4567"');
+  assert.equal(m.authHeaders('authorization')[0].params.get('nonce'), 'n2');
+  m.remove('Authorization');
+  assert.deepEqual(m.authHeaders('authorization'), []);
+});
