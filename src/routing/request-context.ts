@@ -417,11 +417,10 @@ export class RequestContext {
     if (hooks.onReply === undefined && hooks.onFailure === undefined && counted === undefined) {
       return this.proxied.forward(list, this.recordRouteWanted ? RECORD_ROUTE : NO_RECORD_ROUTE);
     }
-    const onReply = hooks.onReply;
     return this.proxied.forward(list, {
       recordRoute: this.recordRouteWanted,
       hooks: {
-        onResponse: onReply ? (r) => onReply(r) : undefined,
+        onResponse: hooks.onReply,
         onFailure: hooks.onFailure,
         onFinal: counted === undefined ? undefined : (r) => this.services.security.callAnswered(counted, r.status),
       },

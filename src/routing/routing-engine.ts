@@ -9,8 +9,8 @@ import type { RoutingScript } from './script.ts';
  * script for new requests; requests already in progress finish with the script they started with.
  */
 export class RoutingEngine {
-  private script: RoutingScript;
-  private hooks: ScriptHooks;
+  /** The script and its forwarding hooks. */
+  private current: ScriptHooks;
   private generation = 0;
 
   constructor(
@@ -18,8 +18,7 @@ export class RoutingEngine {
     private readonly services: RoutingServices,
     private readonly logger: Logger,
   ) {
-    this.script = script;
-    this.hooks = new ScriptHooks(script, logger);
+    this.current = new ScriptHooks(script, logger);
   }
 
   get scriptGeneration(): number {
@@ -27,17 +26,17 @@ export class RoutingEngine {
   }
 
   replace(script: RoutingScript): void {
-    this.script = script;
-    this.hooks = new ScriptHooks(script, this.logger);
+    this.current = new ScriptHooks(script, this.logger);
     this.generation++;
   }
 
   handle(proxied: ProxyRequest): void {
     // a BYE ends a call for the concurrent call limit, whatever the script then does with it
     if (proxied.request.method === 'BYE') this.services.security.callEnded(proxied.request.callId);
-    const script = this.script;
-    // the hooks of the script this request started with, even if the script is reloaded meanwhile
-    const ctx = new RequestContext(proxied, this.services, this.hooks);
+    // the script this request started with, and its hooks, even if the script is reloaded meanwhile
+    const current = this.current;
+    const script = current.script;
+    const ctx = new RequestContext(proxied, this.services, current);
     let result: void | Promise<void>;
     try {
       result = script.onRequest(ctx);
@@ -65,13 +64,12 @@ export class RoutingEngine {
     this.logger.error({ err: (err as Error)?.stack ?? String(err), callId: proxied.request.callId, method: proxied.request.method }, 'routing script failed');
     if (!ctx.handled) proxied.reply(500);
   }
-
 }
 
 /** The reply and failure hooks of one script generation, made per forwarded request only when the script has them. */
 export class ScriptHooks {
   constructor(
-    private readonly script: RoutingScript,
+    readonly script: RoutingScript,
     private readonly logger: Logger,
   ) {}
 

@@ -353,28 +353,56 @@ export abstract class SipMessage {
   }
 
   /**
-   * @internal The parser's note that `raw` maps one to one onto these bytes from `base` on; a
-   * response sharing its request's text (answerWith) takes the request's note with it.
+   * @internal The parser's note that `raw` maps one to one onto these bytes from `base` on.
    */
   useRawBytes(bytes: Buffer | null, base: number): void {
     this.rawBytes = bytes;
     this.rawBase = base;
   }
 
-  /** @internal for answerWith and clone: the same note as `from`. */
-  shareRawBytes(from: SipMessage): void {
+  /**
+   * @internal for answerWith and clone, whose fields are `from`'s own: they take its note of the
+   * received bytes, and its parsed top Via while they carry the same Via field (Via values are
+   * never changed in place: edits replace them), so routing a response (RFC 3261 §18.2.2) does not
+   * parse it again.
+   */
+  shareSource(from: SipMessage): void {
     this.rawBytes = from.rawBytes;
     this.rawBase = from.rawBase;
+    const top = from.cache.topVia;
+    if (top !== undefined && this.firstField('via') === from.firstField('via')) this.cache.topVia = top;
   }
 
   /**
-   * @internal for answerWith: a response that carries its request's top Via field as it is takes
-   * the parsed Via too (Via values are never changed in place: edits replace them), so routing the
-   * response (RFC 3261 §18.2.2) does not parse it again.
+   * Lays the header section out as parts, in HEAD_PARTS: [rawStart, rawEnd] for a run of untouched
+   * lines (adjacent ones joined) and [-1, i] for field i, written anew. Both serializers follow it.
+   * Returns whether a Content-Length field is present.
    */
-  shareTopVia(from: SipMessage): void {
-    const top = from.cache.topVia;
-    if (top !== undefined && this.firstField('via') === from.firstField('via')) this.cache.topVia = top;
+  private layOutHead(): boolean {
+    const parts = HEAD_PARTS;
+    parts.length = 0;
+    let runStart = -1;
+    let runEnd = -1;
+    let hasLength = false;
+    const headers = this.headers;
+    for (let i = 0; i < headers.length; i++) {
+      const f = headers[i];
+      if (f.key === 'content-length') hasLength = true;
+      if (f.rawStart >= 0 && f.rawStart === runEnd) {
+        runEnd = f.rawEnd;
+        continue;
+      }
+      if (runStart >= 0) parts.push(runStart, runEnd);
+      if (f.rawStart >= 0) {
+        runStart = f.rawStart;
+        runEnd = f.rawEnd;
+      } else {
+        runStart = runEnd = -1;
+        parts.push(-1, i);
+      }
+    }
+    if (runStart >= 0) parts.push(runStart, runEnd);
+    return hasLength;
   }
 
   /**
@@ -392,43 +420,25 @@ export abstract class SipMessage {
     else {
       const line = this.startLine();
       if (line.length * 3 + 2 > out.length) return null;
-      pos = writeText(out, 0, line, encoding);
-      pos = writeCrLf(out, pos);
+      pos = writeCrLf(out, writeText(out, 0, line, encoding));
     }
-    let runStart = -1;
-    let runEnd = -1;
-    let hasLength = false;
-    for (const f of this.headers) {
-      if (f.key === 'content-length') hasLength = true;
-      if (f.rawStart >= 0) {
-        if (f.rawStart === runEnd) {
-          runEnd = f.rawEnd;
-          continue;
-        }
-        if (runStart >= 0) {
-          if (pos + (runEnd - runStart) > out.length) return null;
-          pos = copyBytes(source, base + runStart, base + runEnd, out, pos);
-        }
-        runStart = f.rawStart;
-        runEnd = f.rawEnd;
+    const hasLength = this.layOutHead();
+    const parts = HEAD_PARTS;
+    for (let k = 0; k < parts.length; k += 2) {
+      const a = parts[k];
+      const b = parts[k + 1];
+      if (a >= 0) {
+        if (pos + (b - a) > out.length) return null;
+        pos = copyBytes(source, base + a, base + b, out, pos);
         continue;
       }
-      if (runStart >= 0) {
-        if (pos + (runEnd - runStart) > out.length) return null;
-        pos = copyBytes(source, base + runStart, base + runEnd, out, pos);
-        runStart = runEnd = -1;
-      }
+      const f = this.headers[b];
       // a UTF-16 unit takes at most 3 bytes in UTF-8
       if (pos + (f.name.length + f.value.length) * 3 + 4 > out.length) return null;
       pos = writeText(out, pos, f.name, encoding);
       out[pos++] = 58; // :
       out[pos++] = 32;
-      pos = writeText(out, pos, f.value, encoding);
-      pos = writeCrLf(out, pos);
-    }
-    if (runStart >= 0) {
-      if (pos + (runEnd - runStart) > out.length) return null;
-      pos = copyBytes(source, base + runStart, base + runEnd, out, pos);
+      pos = writeCrLf(out, writeText(out, pos, f.value, encoding));
     }
     const body = this.body;
     if (pos + 40 + body.length > out.length) return null;
@@ -441,30 +451,17 @@ export abstract class SipMessage {
     return bytes;
   }
 
+  /** The same layout joined as text and encoded: for heads with multi-byte characters. */
   private serializeFromText(): Buffer {
     let head = this.startLineEnd >= 0 ? this.raw.slice(0, this.startLineEnd) : this.startLine() + '\r\n';
-    let runStart = -1;
-    let runEnd = -1;
-    let hasLength = false;
-    for (const f of this.headers) {
-      if (f.key === 'content-length') hasLength = true;
-      if (f.rawStart >= 0) {
-        if (f.rawStart === runEnd) {
-          runEnd = f.rawEnd;
-          continue;
-        }
-        if (runStart >= 0) head += this.raw.slice(runStart, runEnd);
-        runStart = f.rawStart;
-        runEnd = f.rawEnd;
-        continue;
-      }
-      if (runStart >= 0) {
-        head += this.raw.slice(runStart, runEnd);
-        runStart = runEnd = -1;
-      }
-      head += f.name + ': ' + f.value + '\r\n';
+    const hasLength = this.layOutHead();
+    const parts = HEAD_PARTS;
+    for (let k = 0; k < parts.length; k += 2) {
+      const a = parts[k];
+      const b = parts[k + 1];
+      if (a >= 0) head += this.raw.slice(a, b);
+      else head += this.headers[b].name + ': ' + this.headers[b].value + '\r\n';
     }
-    if (runStart >= 0) head += this.raw.slice(runStart, runEnd);
     // Streams need Content-Length (RFC 3261 §18.3); a datagram that arrived without one gets it here.
     if (!hasLength) head += 'Content-Length: ' + this.body.length + '\r\n';
     head += '\r\n';
@@ -540,6 +537,8 @@ export abstract class SipMessage {
  * serialization is synchronous. Larger than the largest message the transports accept.
  */
 const SCRATCH = Buffer.allocUnsafeSlow(131_072);
+/** The layout of the head being serialized (see layOutHead), reused for the same reason. */
+const HEAD_PARTS: number[] = [];
 
 /**
  * Copies bytes into the scratch buffer. Short runs (the usual header lines) go byte by byte:
@@ -631,8 +630,7 @@ export class SipRequest extends SipMessage {
   answerWith(status: number, reason: string, headers: HeaderField[]): SipResponse {
     if (this.encoding !== 'utf8') return new SipResponse(status, reason, headers);
     const response = new SipResponse(status, reason, headers, EMPTY, this.raw, 'utf8');
-    response.shareRawBytes(this);
-    response.shareTopVia(this);
+    response.shareSource(this);
     return response;
   }
 
@@ -643,7 +641,7 @@ export class SipRequest extends SipMessage {
 
   clone(): SipRequest {
     const copy = new SipRequest(this.method, this.uriText, this.headers.slice(), this.body, this.raw, this.encoding, this.startLineEnd);
-    copy.shareRawBytes(this);
+    copy.shareSource(this);
     if (this.parsedUri !== undefined && this.startLineEnd < 0) copy.setUri(this.parsedUri.clone());
     return copy;
   }
@@ -674,7 +672,7 @@ export class SipResponse extends SipMessage {
 
   clone(): SipResponse {
     const copy = new SipResponse(this.status, this.reason, this.headers.slice(), this.body, this.raw, this.encoding, this.startLineEnd);
-    copy.shareRawBytes(this);
+    copy.shareSource(this);
     return copy;
   }
 }

@@ -23,7 +23,6 @@ export class ServerInviteTransaction implements ServerTransactionHandle, TimerTa
   private intervalG: number;
   private held: SipRequest | null;
   private route: Flow | Destination | undefined;
-  private readonly onSendError = (): void => this.transportError();
 
   constructor(
     private readonly ctx: TransactionContext,
@@ -129,7 +128,7 @@ export class ServerInviteTransaction implements ServerTransactionHandle, TimerTa
   }
 
   private send(response: SipResponse): void {
-    this.route = this.ctx.transport.sendResponse(response, this.flow, this.onSendError, this.route);
+    this.route = this.ctx.transport.sendResponse(response, this.flow, () => this.transportError(), this.route);
   }
 
   private transportError(): void {

@@ -21,7 +21,6 @@ export class ServerNonInviteTransaction implements ServerTransactionHandle, Time
   private finalBytes: Buffer | null = null;
   private finalRoute: Flow | Destination | undefined;
   private held: SipRequest | null;
-  private readonly onSendError = (): void => this.transportError();
 
   constructor(
     private readonly ctx: TransactionContext,
@@ -45,7 +44,7 @@ export class ServerNonInviteTransaction implements ServerTransactionHandle, Time
   /** A retransmission of the request (§17.2.2): absorbed in Trying, answered with the last response otherwise. */
   receiveRequest(): void {
     if (this.state === 'completed' && this.finalBytes !== null && this.finalRoute !== undefined) {
-      this.ctx.transport.sendBytes(this.finalBytes, this.finalRoute, this.onSendError);
+      this.ctx.transport.sendBytes(this.finalBytes, this.finalRoute, () => this.transportError());
     } else if (this.state === 'proceeding' && this.lastResponse !== null) this.send(this.lastResponse);
   }
 
@@ -82,7 +81,7 @@ export class ServerNonInviteTransaction implements ServerTransactionHandle, Time
   }
 
   private send(response: SipResponse): Flow | Destination | undefined {
-    return this.ctx.transport.sendResponse(response, this.flow, this.onSendError, this.finalRoute);
+    return this.ctx.transport.sendResponse(response, this.flow, () => this.transportError(), this.finalRoute);
   }
 
   private transportError(): void {

@@ -131,7 +131,7 @@ export class TransportLayer {
    * The listeners never change while the layer runs, and looking them up (and the interfaces
    * of a wildcard address) per message cost more than the rest of adding a Via.
    */
-  private readonly outbound = new Map<string, OutboundSide>();
+  private readonly outbound = new Map<TransportProtocol, [OutboundSide | undefined, OutboundSide | undefined]>();
 
   constructor(private readonly options: TransportOptions) {
     this.counters = options.counters ?? new Counters();
@@ -218,8 +218,7 @@ export class TransportLayer {
 
   /** The sent-by (host, port) to put in a Via for requests sent over `protocol` to `family`. */
   sentBy(protocol: TransportProtocol, family: 4 | 6 = 4): { host: string; port: number } {
-    const side = this.outboundSide(protocol, family);
-    if (side.listener === undefined) throw new Error(`no ${protocol} listener for IPv${family}`);
+    const side = this.sendingSide(protocol, family);
     return { host: side.host, port: side.listener.port };
   }
 
@@ -654,8 +653,7 @@ export class TransportLayer {
   // ---- helpers --------------------------------------------------------------------------
 
   private withVia(request: SipRequest, protocol: TransportProtocol, family: 4 | 6, branch: string): Buffer {
-    const side = this.outboundSide(protocol, family);
-    if (side.listener === undefined) throw new Error(`no ${protocol} listener for IPv${family}`);
+    const side = this.sendingSide(protocol, family);
     // rport asks for the response at our source port (RFC 3581 §3)
     request.pushVia(side.viaStart + branch + ';rport');
     return request.toBuffer();
@@ -666,16 +664,24 @@ export class TransportLayer {
   }
 
   private outboundSide(protocol: TransportProtocol, family: 4 | 6): OutboundSide {
-    const key = family === 6 ? protocol + '6' : protocol;
-    let side = this.outbound.get(key);
+    let sides = this.outbound.get(protocol);
+    if (sides === undefined) this.outbound.set(protocol, (sides = [undefined, undefined]));
+    const index = family === 6 ? 1 : 0;
+    let side = sides[index];
     if (side === undefined) {
       const listener = this.findListener(protocol, family);
       const host = listener === undefined ? '' : this.advertise(listener.host);
       const viaStart = listener === undefined ? '' : new Via(protocol.toUpperCase(), host, listener.port).toString() + ';branch=';
-      side = { listener, host, viaStart };
-      this.outbound.set(key, side);
+      sides[index] = side = { listener, host, viaStart };
     }
     return side;
+  }
+
+  /** The side a request leaves by; throws when no listener can send over that transport. */
+  private sendingSide(protocol: TransportProtocol, family: 4 | 6): OutboundSide & { listener: Listener } {
+    const side = this.outboundSide(protocol, family);
+    if (side.listener === undefined) throw new Error(`no ${protocol} listener for IPv${family}`);
+    return side as OutboundSide & { listener: Listener };
   }
 
   private findListener(protocol: TransportProtocol, family: 4 | 6): Listener | undefined {
@@ -708,7 +714,6 @@ interface OutboundSide {
   host: string;
   viaStart: string;
 }
-
 
 /**
  * Counter names per transport, built once: counting on the stream paths must not build strings
