@@ -30,7 +30,8 @@ function feed(h: number, s: string): number {
 }
 
 export function proxyBranch(hash: string, random: string): string {
-  return `${BRANCH_MAGIC_COOKIE}${hash}.${random}${currentBranchTag()}`;
+  // joined, not added: the branch lives as long as its transaction, as one flat string rather than a rope
+  return [BRANCH_MAGIC_COOKIE, hash, '.', random, currentBranchTag()].join('');
 }
 
 /** §16.3 step 4: a Via of ours whose branch carries this request's hash means the request looped. */

@@ -296,6 +296,14 @@ export class ProxyCore {
     handler.context.receive(handler.branch, response);
   }
 
+  /** @internal a further 2xx on a branch in Accepted, from its AcceptedBranch */
+  acceptedBranchResponse(handler: AcceptedBranch, response: SipResponse): void {
+    if (response.status < 200 || response.status >= 300) return;
+    response.popVia();
+    if (handler.hiddenVias !== null && handler.hiddenFlow !== null) this.topology.hideResponse(response, handler.hiddenVias, handler.hiddenFlow);
+    handler.server.respond(response);
+  }
+
   /** The copy for one target (§16.6 steps 1-3, 5, 6): new Request-URI, Max-Forwards, Path, strict-route handling. */
   private buildBranchRequest(proxied: ProxyRequest, target: Target): SipRequest {
     const request = proxied.request.clone();
@@ -438,5 +446,29 @@ class BranchHandler implements ClientTransactionHandler {
 
   onResponse(response: SipResponse): void {
     this.core.branchResponse(this, response);
+  }
+
+  /**
+   * Once the branch's INVITE got its 2xx, what still arrives on it (retransmissions of that 2xx,
+   * RFC 6026 §8.4) only goes upstream through the server transaction, which forwards every 2xx in
+   * its own Accepted state: the response context, the branch and its target are let go for the
+   * 64*T1 the client transaction lingers.
+   */
+  acceptedHandler(): ClientTransactionHandler {
+    return new AcceptedBranch(this.core, this.context.server, this.hiddenVias, this.hiddenFlow);
+  }
+}
+
+/** The handler of a branch in Accepted: 2xx retransmissions straight to the server transaction. */
+class AcceptedBranch implements ClientTransactionHandler {
+  constructor(
+    private readonly core: ProxyCore,
+    readonly server: ServerTransactionHandle,
+    readonly hiddenVias: string[] | null,
+    readonly hiddenFlow: Flow | null,
+  ) {}
+
+  onResponse(response: SipResponse): void {
+    this.core.acceptedBranchResponse(this, response);
   }
 }

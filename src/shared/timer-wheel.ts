@@ -69,6 +69,11 @@ export class TimerWheel {
     return this.count;
   }
 
+  /** The wheel's clock: what its timers' dueAt values are measured on. */
+  now(): number {
+    return this.clock.now();
+  }
+
   schedule(delayMs: number, target: TimerTarget, kind: number): Timer {
     const timer = new Timer(target, kind, 0);
     this.place(timer, delayMs);

@@ -43,11 +43,12 @@ export class ClientInviteTransaction extends ClientTransactionBase {
           this.handler.onResponse(response, this);
         } else if (status < 300) {
           this.state = 'accepted';
-          this.timers.disarm(TimerKind.B);
-          this.timers.arm(TimerKind.M, lingerMs(this.ctx.timers, 64 * this.ctx.timers.T1));
+          this.timers.cancelAll();
+          this.ctx.linger(this, lingerMs(this.ctx.timers, 64 * this.ctx.timers.T1));
           this.handler.onResponse(response, this);
-          // RFC 6026 §8.4: in Accepted only further 2xx matter, and they go to the handler
-          this.release(true);
+          // RFC 6026 §8.4: in Accepted only further 2xx matter, and they go to the handler (or
+          // to the lighter one it names for that)
+          this.release(this.handler.acceptedHandler?.() ?? this.handler);
         } else {
           this.state = 'completed';
           this.timers.disarm(TimerKind.B);
@@ -56,11 +57,14 @@ export class ClientInviteTransaction extends ClientTransactionBase {
             this.handler.onResponse(response, this);
           } finally {
             // retransmitted finals are answered with the ACK's bytes alone
-            this.release(false);
+            this.release(null);
             // even if the handler throws (the layer logs it), or the transaction would never end
             // Timer D: at least 32 s for unreliable transports, zero for reliable ones
             if (this.flow !== undefined && isReliable(this.flow.protocol)) this.terminate();
-            else if (this.state === 'completed') this.timers.arm(TimerKind.D, lingerMs(this.ctx.timers, Math.max(32_000, 64 * this.ctx.timers.T1)));
+            else if (this.state === 'completed') {
+              this.timers.cancelAll();
+              this.ctx.linger(this, lingerMs(this.ctx.timers, Math.max(32_000, 64 * this.ctx.timers.T1)));
+            }
           }
         }
         break;
@@ -85,10 +89,6 @@ export class ClientInviteTransaction extends ClientTransactionBase {
       case TimerKind.B:
         if (this.state !== 'calling') return;
         this.fail('timeout', 408);
-        break;
-      case TimerKind.D:
-      case TimerKind.M:
-        this.terminate();
         break;
     }
   }

@@ -47,11 +47,14 @@ export class ClientNonInviteTransaction extends ClientTransactionBase {
       try {
         this.handler.onResponse(response, this);
       } finally {
-        this.release(false);
+        this.release(null);
         // even if the handler throws (the layer logs it), or the transaction would never end
         // Timer K: T4 for unreliable transports (to absorb retransmitted finals), zero otherwise
         if (this.flow !== undefined && isReliable(this.flow.protocol)) this.terminate();
-        else if (this.state === 'completed') this.timers.arm(TimerKind.K, this.ctx.timers.T4);
+        else if (this.state === 'completed') {
+          this.timers.cancelAll();
+          this.ctx.linger(this, this.ctx.timers.T4);
+        }
       }
     }
     // Completed: retransmitted finals are absorbed.
@@ -69,9 +72,6 @@ export class ClientNonInviteTransaction extends ClientTransactionBase {
       case TimerKind.F:
         if (this.state !== 'trying' && this.state !== 'proceeding') return;
         this.fail('timeout', 408);
-        break;
-      case TimerKind.K:
-        this.terminate();
         break;
     }
   }

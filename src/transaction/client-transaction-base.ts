@@ -53,13 +53,14 @@ export abstract class ClientTransactionBase implements ClientTransactionHandle, 
 
   /**
    * After the final response the transaction only lingers (Timers D, K, M) to absorb or pass on
-   * retransmissions: the request, its bytes and (unless 2xx still go up) the handler are released,
-   * so that thousands of lingering transactions do not keep their messages alive for the GC.
+   * retransmissions: the request, its bytes and the handler are released (`next`: the handler
+   * that still gets 2xx in Accepted), so that thousands of lingering transactions do not keep
+   * their messages alive for the GC.
    */
-  protected release(keepHandler: boolean): void {
+  protected release(next: ClientTransactionHandler | null): void {
     this.held = null;
     this.bytes = null;
-    if (!keepHandler) this.handler = RELEASED_HANDLER;
+    this.handler = next ?? RELEASED_HANDLER;
   }
 
   /** Sends the request's bytes again on the flow it first took. */

@@ -8,6 +8,11 @@ export interface ClientTransactionHandler {
    * (RFC 6026), and a synthesized 408 on Timer B/F or 503 on a transport error (§8.1.3.1).
    */
   onResponse(response: SipResponse, transaction: ClientTransactionHandle): void;
+  /**
+   * The handler an INVITE transaction keeps in Accepted (RFC 6026 §8.4), where only further 2xx
+   * arrive for 64*T1: one lighter than this lets the rest of the request's state go. Absent: this one.
+   */
+  acceptedHandler?(): ClientTransactionHandler;
 }
 
 export interface ClientTransactionHandle {

@@ -1,6 +1,7 @@
 import type { TimerWheel } from '../shared/index.ts';
 import type { SipRequest, SipResponse } from '../sip/index.ts';
 import type { Flow, TransportLayer } from '../transport/index.ts';
+import type { Lingering } from './linger-queue.ts';
 import type { TimerConfig } from './timers.ts';
 
 /** What a transaction needs from the layer that owns it. */
@@ -8,6 +9,11 @@ export interface TransactionContext {
   readonly transport: TransportLayer;
   readonly wheel: TimerWheel;
   readonly timers: TimerConfig;
+  /**
+   * Ends `transaction` (terminate()) after `ms`: its work is done and it only absorbs
+   * retransmissions until then (Timers D, I, J, K, L, M). It arms no timer of its own for that.
+   */
+  linger(transaction: Lingering, ms: number): void;
   /** Removes a transaction from the matching tables. */
   forget(key: string, server: boolean): void;
   /** A server transaction ended without the ACK or response it waited for. */

@@ -65,7 +65,10 @@ export class ServerInviteTransaction implements ServerTransactionHandle, TimerTa
     this.timers.disarm(TimerKind.G);
     this.timers.disarm(TimerKind.H);
     if (isReliable(this.flow.protocol)) this.terminate();
-    else this.timers.arm(TimerKind.I, this.ctx.timers.T4);
+    else {
+      this.timers.cancelAll();
+      this.ctx.linger(this, this.ctx.timers.T4);
+    }
   }
 
   respond(response: SipResponse): void {
@@ -85,7 +88,8 @@ export class ServerInviteTransaction implements ServerTransactionHandle, TimerTa
     this.finalStatus = status;
     if (status < 300) {
       this.state = 'accepted';
-      this.timers.arm(TimerKind.L, lingerMs(this.ctx.timers, 64 * this.ctx.timers.T1));
+      this.timers.cancelAll();
+      this.ctx.linger(this, lingerMs(this.ctx.timers, 64 * this.ctx.timers.T1));
       this.lastResponse = null;
       this.held = null;
       return;
@@ -112,10 +116,6 @@ export class ServerInviteTransaction implements ServerTransactionHandle, TimerTa
         if (this.state !== 'completed') return;
         this.terminate();
         this.ctx.serverFailed('timeout', this.request, this.flow);
-        break;
-      case TimerKind.I:
-      case TimerKind.L:
-        this.terminate();
         break;
     }
   }

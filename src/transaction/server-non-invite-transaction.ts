@@ -1,18 +1,17 @@
-import { detachBytes, type Timer, type TimerTarget } from '../shared/index.ts';
+import { detachBytes } from '../shared/index.ts';
 import type { SipRequest, SipResponse } from '../sip/index.ts';
 import { isReliable, type Destination, type Flow } from '../transport/index.ts';
 import type { ServerTransactionHandle, TransactionContext } from './context.ts';
-import { lingerMs, TimerKind } from './timers.ts';
+import { lingerMs } from './timers.ts';
 
 export type ServerNonInviteState = 'trying' | 'proceeding' | 'completed' | 'terminated';
 
 /** The non-INVITE server transaction of RFC 3261 §17.2.2 (Figure 8). */
-export class ServerNonInviteTransaction implements ServerTransactionHandle, TimerTarget {
+export class ServerNonInviteTransaction implements ServerTransactionHandle {
   readonly isInvite = false;
   state: ServerNonInviteState = 'trying';
   finalStatus = 0;
   private lastResponse: SipResponse | null = null;
-  private timerJ: Timer | null = null;
   /**
    * In Completed only the final response's bytes and where they go are kept: the request and
    * response objects (with their parsed headers) are released, so the 64*T1 that the transaction
@@ -66,17 +65,12 @@ export class ServerNonInviteTransaction implements ServerTransactionHandle, Time
     this.held = null;
     // Timer J: 64*T1 for unreliable transports, zero for reliable ones
     if (isReliable(this.flow.protocol)) this.terminate();
-    else this.timerJ = this.ctx.wheel.schedule(lingerMs(this.ctx.timers, 64 * this.ctx.timers.T1), this, TimerKind.J);
-  }
-
-  onTimer(kind: number): void {
-    if (kind === TimerKind.J) this.terminate();
+    else this.ctx.linger(this, lingerMs(this.ctx.timers, 64 * this.ctx.timers.T1));
   }
 
   terminate(): void {
     if (this.state === 'terminated') return;
     this.state = 'terminated';
-    this.ctx.wheel.cancel(this.timerJ);
     this.ctx.forget(this.key, true);
   }
 

@@ -2,11 +2,14 @@ import type { Timer, TimerTarget, TimerWheel } from '../shared/index.ts';
 
 /**
  * The timers of one transaction, by kind: arming a kind replaces its previous timer, and ending
- * the transaction cancels them all. A transaction has at most a few at once, so a short array
- * scanned linearly is all the structure needed.
+ * the transaction cancels them all. A transaction runs at most three kinds (the INVITE server's
+ * 100-Trying, G and H; the clients' A and B or E and F; lingering needs none, see LingerQueue), so
+ * three fields hold them: no array to allocate, and none kept while the transaction lingers.
  */
 export class TimerSet {
-  private readonly timers: Timer[] = [];
+  private first: Timer | null = null;
+  private second: Timer | null = null;
+  private third: Timer | null = null;
 
   constructor(
     private readonly wheel: TimerWheel,
@@ -15,25 +18,38 @@ export class TimerSet {
 
   /** Arms (or re-arms) the timer of this kind; a kind armed before reuses its Timer. */
   arm(kind: number, delayMs: number): void {
-    for (const t of this.timers) {
-      if (t.kind !== kind) continue;
-      this.wheel.reschedule(t, delayMs);
+    const existing = this.find(kind);
+    if (existing !== null) {
+      this.wheel.reschedule(existing, delayMs);
       return;
     }
-    this.timers.push(this.wheel.schedule(delayMs, this.target, kind));
+    const timer = this.wheel.schedule(delayMs, this.target, kind);
+    if (this.first === null) this.first = timer;
+    else if (this.second === null) this.second = timer;
+    else if (this.third === null) this.third = timer;
+    else {
+      this.wheel.cancel(timer);
+      throw new Error(`a transaction arms at most three timer kinds (kind ${kind} is a fourth)`);
+    }
   }
 
   /** Stops the timer of this kind; its Timer stays for the next arm() of the kind. */
   disarm(kind: number): void {
-    for (const t of this.timers) {
-      if (t.kind !== kind) continue;
-      this.wheel.cancel(t);
-      return;
-    }
+    this.wheel.cancel(this.find(kind));
   }
 
+  /** Stops every timer and lets go of them. */
   cancelAll(): void {
-    for (const t of this.timers) this.wheel.cancel(t);
-    this.timers.length = 0;
+    this.wheel.cancel(this.first);
+    this.wheel.cancel(this.second);
+    this.wheel.cancel(this.third);
+    this.first = this.second = this.third = null;
+  }
+
+  private find(kind: number): Timer | null {
+    if (this.first !== null && this.first.kind === kind) return this.first;
+    if (this.second !== null && this.second.kind === kind) return this.second;
+    if (this.third !== null && this.third.kind === kind) return this.third;
+    return null;
   }
 }

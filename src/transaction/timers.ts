@@ -22,7 +22,10 @@ export function lingerMs(timers: TimerConfig, rfc: number): number {
 
 export const DEFAULT_TIMERS: TimerConfig = { T1: 500, T2: 4000, T4: 5000 };
 
-/** Timer names of RFC 3261 §17 (A-K), RFC 6026 (L, M) and the 200 ms 100-Trying rule (§17.2.1). */
+/**
+ * Timer names of RFC 3261 §17 (A-K), RFC 6026 (L, M) and the 200 ms 100-Trying rule (§17.2.1).
+ * D, I, J, K, L and M are lingers: transactions wait them out in the LingerQueue, not as timers.
+ */
 export const TimerKind = {
   A: 1,
   B: 2,

@@ -1,4 +1,4 @@
-import { Counters, detachString, newBranch, silentLogger, systemClock, TimerWheel, type Clock, type Logger } from '../shared/index.ts';
+import { Counters, newBranch, silentLogger, systemClock, TimerWheel, type Clock, type Logger } from '../shared/index.ts';
 import { createResponse, HeaderField, SipRequest, type AnyMessage, type SipResponse } from '../sip/index.ts';
 import type { Destination, Flow, TransportLayer } from '../transport/index.ts';
 import { ClientInviteTransaction } from './client-invite-transaction.ts';
@@ -7,6 +7,7 @@ import type { ClientTransactionHandle, ClientTransactionHandler } from './client
 import type { ServerTransactionHandle, TransactionContext } from './context.ts';
 import { ServerInviteTransaction } from './server-invite-transaction.ts';
 import { ServerNonInviteTransaction } from './server-non-invite-transaction.ts';
+import { LingerQueue, type Lingering } from './linger-queue.ts';
 import { DEFAULT_TIMERS, type TimerConfig } from './timers.ts';
 import { clientKey, clientKeyOfResponse, hasMagicCookie, serverKey } from './transaction-key.ts';
 
@@ -52,6 +53,7 @@ export class TransactionLayer implements TransactionContext {
   private readonly client = new Map<string, ClientTransaction>();
   private readonly autoTrying: 'immediate' | 'delayed' | 'off';
   private readonly logger: Logger;
+  private readonly lingering: LingerQueue;
 
   constructor(
     readonly transport: TransportLayer,
@@ -63,6 +65,7 @@ export class TransactionLayer implements TransactionContext {
     this.autoTrying = options.autoTrying ?? 'delayed';
     this.counters = options.counters ?? transport.counters;
     this.logger = options.logger ?? silentLogger;
+    this.lingering = new LingerQueue(this.wheel);
     transport.onMessage = (message, flow) => this.receive(message, flow);
   }
 
@@ -148,9 +151,14 @@ export class TransactionLayer implements TransactionContext {
     for (const tx of this.client.values()) tx.terminate();
     this.server.clear();
     this.client.clear();
+    this.lingering.clear();
   }
 
   // ---- TransactionContext -------------------------------------------------------------------
+
+  linger(transaction: Lingering, ms: number): void {
+    this.lingering.add(transaction, ms);
+  }
 
   forget(key: string, server: boolean): void {
     if (server) this.server.delete(key);
@@ -182,12 +190,10 @@ export class TransactionLayer implements TransactionContext {
       existing.receiveRequest();
       return;
     }
-    // the key is stored for the transaction's lifetime: it must not hold on to the message text
-    const storedKey = detachString(key);
     const tx =
       request.method === 'INVITE'
-        ? new ServerInviteTransaction(this, storedKey, request, flow, this.autoTrying)
-        : new ServerNonInviteTransaction(this, storedKey, request, flow);
+        ? new ServerInviteTransaction(this, key, request, flow, this.autoTrying)
+        : new ServerNonInviteTransaction(this, key, request, flow);
     try {
       this.user.onRequest(request, tx);
     } catch (err) {
@@ -199,7 +205,7 @@ export class TransactionLayer implements TransactionContext {
     // Entered in the table only now: nothing else is received while the TU runs synchronously,
     // and a request answered at once without state (an OPTIONS ping, a digest challenge) ends its
     // transaction before that, so it never costs a table entry.
-    if (!tx.terminated) this.server.set(storedKey, tx);
+    if (!tx.terminated) this.server.set(key, tx);
   }
 
   /**

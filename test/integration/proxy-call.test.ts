@@ -6,6 +6,8 @@
  *   set are loose-routed to bob's contact (§16.4, §16.12);
  * - CANCEL of a ringing call: 200 to the CANCEL, CANCEL downstream, 487 upstream, and each hop
  *   ACKs its own 487 (§16.10, §17.1.1.3);
+ * - 2xx retransmitted by bob (no ACK came) reach the caller through the INVITE transactions in
+ *   Accepted (RFC 6026 §8.4), not as stray responses;
  * - 404 for an unknown user, 480 for a known one without a binding.
  */
 import assert from 'node:assert/strict';
@@ -14,7 +16,7 @@ import { after, before, describe, test } from 'node:test';
 import { newTag } from '../../src/shared/index.ts';
 import type { SipRequest, SipResponse } from '../../src/sip/index.ts';
 import { freePort, SippProcess, waitFor, delay } from '../support/sipp.ts';
-import { call, parseSippMessages, received, register, startPhone, startProxy, USERS, type Phone, type Proxy } from '../support/proxy.ts';
+import { call, digestCredentials, parseSippMessages, received, register, silentSocket, startPhone, startProxy, USERS, type Phone, type Proxy } from '../support/proxy.ts';
 
 let proxy: Proxy;
 let alice: Phone;
@@ -180,6 +182,46 @@ describe('calls through the proxy', { timeout: 90_000 }, () => {
       assert.equal(received(bob, 'INVITE').length, 0, 'nor was the unauthenticated INVITE');
     } finally {
       socket.close();
+    }
+  });
+
+  test('RFC 6026: 2xx that bob retransmits (the caller never ACKs) reach the caller through the transactions in Accepted, none as strays', { timeout: 20_000 }, async () => {
+    answerCalls(bob);
+    // a caller that never ACKs: a socket that only listens
+    const caller = await silentSocket();
+    const { socket, port, received: answers } = caller;
+    try {
+      const uri = 'sip:bob@example.test';
+      const invite = (cseq: number, branch: string, extra: string[] = []) =>
+        [
+          `INVITE ${uri} SIP/2.0`,
+          `Via: SIP/2.0/UDP 127.0.0.1:${port};branch=${branch};rport`,
+          'Max-Forwards: 70',
+          'From: <sip:alice@example.test>;tag=a-6026',
+          `To: <${uri}>`,
+          'Call-ID: rfc6026-accepted@127.0.0.1',
+          `CSeq: ${cseq} INVITE`,
+          `Contact: <sip:alice@127.0.0.1:${port}>`,
+          ...extra,
+          'Content-Length: 0',
+          '',
+          '',
+        ].join('\r\n');
+      socket.send(invite(1, 'z9hG4bK-6026-1'), proxy.udpPort, '127.0.0.1');
+      await waitFor(() => answers.some((a) => a.startsWith('SIP/2.0 407')), 3000, 'the 407');
+      const challenge = /\r\nProxy-Authenticate: ([^\r]*)/.exec(answers.find((a) => a.startsWith('SIP/2.0 407')) ?? '')?.[1] ?? '';
+      const strayBefore = proxy.server.counters.get('transaction.stray_responses');
+      const credentials = digestCredentials(challenge, 'alice', USERS.alice, 'INVITE', uri);
+      socket.send(invite(2, 'z9hG4bK-6026-2', [`Proxy-Authorization: ${credentials}`]), proxy.udpPort, '127.0.0.1');
+      // bob retransmits its 200 at T1, 2*T1, ... until an ACK that never comes (§13.3.1.4)
+      const oks = () => answers.filter((a) => a.startsWith('SIP/2.0 200') && a.includes('CSeq: 2 INVITE'));
+      await waitFor(() => oks().length >= 3, 5000, 'the 200 and two retransmissions of it');
+      const toTags = new Set(oks().map((a) => /\r\nTo: [^\r]*;tag=([^;\r]+)/.exec(a)?.[1]));
+      assert.equal(toTags.size, 1, 'one answer from bob, retransmitted');
+      assert.equal(received(bob, 'INVITE').filter((t) => (t.message as SipRequest).callId === 'rfc6026-accepted@127.0.0.1').length, 1);
+      assert.equal(proxy.server.counters.get('transaction.stray_responses'), strayBefore, 'no retransmitted 2xx went the stray way');
+    } finally {
+      caller.close();
     }
   });
 
