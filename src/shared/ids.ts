@@ -11,15 +11,21 @@ const pool = Buffer.allocUnsafe(POOL_SIZE);
 let poolOffset = POOL_SIZE;
 
 export function randomToken(length: number): string {
+  if (length > POOL_SIZE) throw new RangeError(`randomToken: at most ${POOL_SIZE} characters`);
   if (poolOffset + length > POOL_SIZE) {
     randomFillSync(pool);
     poolOffset = 0;
   }
-  let out = '';
-  for (let i = 0; i < length; i++) out += ALPHABET[pool[poolOffset + i] & 63];
+  // the characters are written into a buffer and decoded once: adding them to a string one by one
+  // would make a new string per character (and a rope of them past 12 characters)
+  const out = length <= TOKEN_SCRATCH.length ? TOKEN_SCRATCH : Buffer.allocUnsafe(length);
+  for (let i = 0; i < length; i++) out[i] = ALPHABET_CODES[pool[poolOffset + i] & 63];
   poolOffset += length;
-  return out;
+  return out.toString('latin1', 0, length);
 }
+
+const ALPHABET_CODES = Uint8Array.from(ALPHABET, (c) => c.charCodeAt(0));
+const TOKEN_SCRATCH = Buffer.allocUnsafe(64);
 
 /** Random bytes copied from the pool (no system call per use); for nonces and salts, not keys. */
 export function pooledRandomBytes(length: number): Buffer {
@@ -52,7 +58,8 @@ export function currentBranchTag(): string {
 }
 
 export function newBranch(): string {
-  return BRANCH_MAGIC_COOKIE + randomToken(16) + branchTag;
+  // joined, not added: a branch lives as long as its transaction, as one flat string rather than a rope
+  return [BRANCH_MAGIC_COOKIE, randomToken(16), branchTag].join('');
 }
 
 export function newTag(): string {

@@ -241,7 +241,8 @@ export class TransportLayer {
       request.popVia();
       bytes = this.withVia(request, protocol, family, branch);
     }
-    return this.sendBytes(bytes, { protocol, address: target.address, port: target.port }, onError);
+    // over UDP the target itself will do (sendBytes reads protocol, address and port, and returns the shared flow)
+    return this.sendBytes(bytes, protocol === 'udp' && target.protocol === 'udp' ? target : { protocol, address: target.address, port: target.port }, onError);
   }
 
   /** Sends an already complete message (retransmissions, ACK for non-2xx, stateless forwarding). */
@@ -261,7 +262,7 @@ export class TransportLayer {
       }
       (listener as UdpListener).send(bytes, destination.port, destination.address);
       this.counters.increment('transport.udp.sent');
-      return flow.udp === listener ? flow : { protocol: 'udp', address: destination.address, port: destination.port, udp: listener as UdpListener };
+      return flow.udp === listener ? flow : (listener as UdpListener).flowTo(destination.address, destination.port);
     }
     let connection = (destination as Flow).connection;
     if (connection === undefined || !connection.isOpen) connection = this.connections.get(destination) ?? this.connect(destination, onError);
@@ -300,7 +301,9 @@ export class TransportLayer {
   routeResponse(response: SipResponse, flow: Flow | undefined): Flow | Destination {
     if (flow?.connection !== undefined && flow.connection.isOpen) return flow;
     const destination = responseDestination(response.via);
-    if (flow?.protocol === 'udp' && destination.protocol === 'udp') return { protocol: 'udp', address: destination.address, port: destination.port, udp: flow.udp };
+    if (flow?.protocol === 'udp' && destination.protocol === 'udp') {
+      return flow.udp !== undefined ? flow.udp.flowTo(destination.address, destination.port) : { protocol: 'udp', address: destination.address, port: destination.port };
+    }
     return destination;
   }
 
@@ -311,7 +314,7 @@ export class TransportLayer {
     const udp = this.udp[listener];
     if (udp === undefined) return;
     this.counters.increment('transport.udp.handed_in');
-    this.receiveDatagram(data, { protocol: 'udp', address, port, udp }, -1);
+    this.receiveDatagram(data, udp.flowTo(address, port), -1);
   }
 
   /** `listener`: the index of the UDP listener, or -1 for a datagram handed over by another worker. */

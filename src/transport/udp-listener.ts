@@ -1,6 +1,7 @@
 import dgram from 'node:dgram';
 import { isIPv6 } from 'node:net';
 import type { Flow } from './flow.ts';
+import { UdpFlowTable } from './udp-flow-table.ts';
 
 export interface UdpListenerOptions {
   host: string;
@@ -17,6 +18,7 @@ export class UdpListener {
   readonly protocol = 'udp' as const;
   private readonly socket: dgram.Socket;
   private boundPort = 0;
+  private readonly flows = new UdpFlowTable(this);
 
   constructor(
     readonly options: UdpListenerOptions,
@@ -26,9 +28,14 @@ export class UdpListener {
     const type = isIPv6(options.host) ? 'udp6' : 'udp4';
     this.socket = dgram.createSocket({ type, ipv6Only: type === 'udp6', recvBufferSize: options.receiveBufferSize, lookup: literalLookup });
     this.socket.on('message', (data, rinfo) => {
-      this.onDatagram(data, { protocol: 'udp', address: rinfo.address, port: rinfo.port, udp: this });
+      this.onDatagram(data, this.flows.flowTo(rinfo.address, rinfo.port));
     });
     this.socket.on('error', (err) => this.onError(err));
+  }
+
+  /** The flow to or from this address and port over this socket: one shared object per peer. */
+  flowTo(address: string, port: number): Flow {
+    return this.flows.flowTo(address, port);
   }
 
   get host(): string {

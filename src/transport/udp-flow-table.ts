@@ -1,0 +1,35 @@
+import type { Flow } from './flow.ts';
+import type { UdpListener } from './udp-listener.ts';
+
+/** Most addresses a table remembers before it starts again (a registrar may see many NATed clients). */
+const MAX_ADDRESSES = 65_536;
+/** Most ports remembered per address (clients behind one NAT): the oldest makes room. */
+const MAX_PORTS = 8;
+
+/**
+ * The UDP flows of one listener, one object per remote address and port. A flow is a value
+ * (nothing changes it once made), so every datagram from a peer, every response routed back to
+ * it and every transaction that remembers it can share one object instead of each making its own:
+ * under load that is one object less per datagram, and tens of thousands fewer kept by lingering
+ * transactions for the garbage collector to copy.
+ */
+export class UdpFlowTable {
+  private readonly byAddress = new Map<string, Flow[]>();
+
+  constructor(private readonly listener: UdpListener) {}
+
+  flowTo(address: string, port: number): Flow {
+    let flows = this.byAddress.get(address);
+    if (flows !== undefined) {
+      for (let i = 0; i < flows.length; i++) if (flows[i].port === port) return flows[i];
+    } else {
+      if (this.byAddress.size >= MAX_ADDRESSES) this.byAddress.clear();
+      flows = [];
+      this.byAddress.set(address, flows);
+    }
+    const flow: Flow = { protocol: 'udp', address, port, udp: this.listener };
+    if (flows.length >= MAX_PORTS) flows.shift();
+    flows.push(flow);
+    return flow;
+  }
+}
