@@ -1,5 +1,5 @@
 import { hash, randomBytes, timingSafeEqual } from 'node:crypto';
-import { pooledRandomBytes } from '../../shared/index.ts';
+import { ownString, pooledRandomBytes } from '../../shared/index.ts';
 
 export type NonceCheck = 'valid' | 'stale' | 'invalid';
 
@@ -91,7 +91,8 @@ export class NonceCounter {
     }
     const last = this.current.get(nonce) ?? this.previous.get(nonce) ?? 0;
     if (nc <= last) return false;
-    this.current.set(nonce, nc);
+    // the nonce is a slice of the request's text: the entry keeps a copy, not the request
+    this.current.set(ownString(nonce), nc);
     return true;
   }
 }

@@ -1,4 +1,4 @@
-import type { Logger } from '../../shared/index.ts';
+import { ownString, type Logger } from '../../shared/index.ts';
 import type { BindingRepository, StoredBinding } from '../../store/ports.ts';
 import { bindingKey, type Binding } from './binding.ts';
 import { ExpiryQueue } from './expiry-queue.ts';
@@ -116,15 +116,16 @@ export class LocationService {
 
   /** Adds or replaces a binding. */
   save(stored: StoredBinding): Binding {
-    // every field named (no spread): all bindings share one object shape, and a caller's extra fields stay out
+    // every field named (no spread): all bindings share one object shape, and a caller's extra fields stay out;
+    // strings read from a REGISTER are copied (ownString), or each would keep the whole request text alive
     const binding: Binding = {
-      aor: stored.aor,
-      contact: stored.contact,
+      aor: ownString(stored.aor),
+      contact: ownString(stored.contact),
       expiresAt: stored.expiresAt,
       q: stored.q,
-      callId: stored.callId,
+      callId: ownString(stored.callId),
       cseq: stored.cseq,
-      path: stored.path.length === 0 ? NO_PATH : stored.path,
+      path: stored.path.length === 0 ? NO_PATH : stored.path.map(ownString),
       instance: stored.instance,
       regId: stored.regId,
       received: stored.received,
@@ -245,8 +246,9 @@ export class LocationService {
   private sharedUserAgent(text: string): string {
     const known = this.userAgents.get(text);
     if (known !== undefined) return known;
-    if (this.userAgents.size < 1024) this.userAgents.set(text, text);
-    return text;
+    const own = ownString(text);
+    if (this.userAgents.size < 1024) this.userAgents.set(own, own);
+    return own;
   }
 
   private changed(aor: string, change: BindingChange, fromPeer: boolean): void {

@@ -1,0 +1,25 @@
+// Copies of values kept beyond the message they came from.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { detachBytes, ownString } from '../../src/shared/index.ts';
+
+test('ownString returns an equal string for ASCII, Latin-1, UTF-16, short, long and sliced values', () => {
+  const head = 'REGISTER sip:bench.test SIP/2.0\r\nCall-ID: 1-2345@127.0.0.1\r\nUser-Agent: Grandstream GXP2160 1.0.11.3 ünïcode ☎\r\n';
+  const callId = head.slice(head.indexOf('Call-ID: ') + 9, head.indexOf('\r\nUser-Agent'));
+  const userAgent = head.slice(head.indexOf('User-Agent: ') + 12, head.length - 2);
+  for (const value of [callId, userAgent, 'short', '', 'x'.repeat(5000), 'é'.repeat(2000), 'z9hG4bK' + 'a'.repeat(1017)]) {
+    const own = ownString(value);
+    assert.equal(own, value);
+    assert.equal(own.length, value.length);
+  }
+  assert.equal(ownString(callId), '1-2345@127.0.0.1');
+  assert.equal(ownString(userAgent), 'Grandstream GXP2160 1.0.11.3 ünïcode ☎');
+});
+
+test('detachBytes copies into a buffer of its own: later changes to the source do not show', () => {
+  const pool = Buffer.from('SIP/2.0 200 OK\r\n\r\n', 'latin1');
+  const own = detachBytes(pool.subarray(0, 14));
+  pool.fill(0);
+  assert.equal(own.toString('latin1'), 'SIP/2.0 200 OK');
+  assert.notEqual(own.buffer, pool.buffer);
+});
