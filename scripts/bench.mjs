@@ -21,7 +21,8 @@ if (build.status !== 0) {
   console.error('bench: compiling the benchmark server failed');
   process.exit(2);
 }
-const env = { ...process.env, BENCH_START: `node ${repo}dist-bench/bench/server.js` };
+// the V8 flag of `npm start` and bin/sipline.js (README, "Runtime tuning")
+const env = { ...process.env, BENCH_START: `node --min-semi-space-size=16 ${repo}dist-bench/bench/server.js` };
 const child = spawn('bash', [harness, ...args], { cwd: repo, env, stdio: ['ignore', 'pipe', 'inherit'] });
 let output = '';
 child.stdout.on('data', (d) => {
