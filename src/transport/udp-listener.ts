@@ -62,12 +62,37 @@ export class UdpListener {
     });
   }
 
-  /** Without a callback: a send error reaches the socket's 'error' listener (onError) instead. */
+  /**
+   * Queues a datagram; every datagram queued while the event loop handles what it read in one go
+   * leaves back to back right after (setImmediate runs after the poll phase). A peer woken by the
+   * first is then still awake for the rest, where a send per message could wake it each time
+   * (on a VM, a cross-CPU wake-up costs more than the send). Without a callback: a send error
+   * reaches the socket's 'error' listener (onError) instead.
+   */
   send(data: Buffer, port: number, address: string): void {
-    this.socket.send(data, port, address);
+    this.pending.push(data, port, address);
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      setImmediate(this.flush);
+    }
   }
 
+  /** Datagrams waiting for the flush, three entries each: bytes, port, address (no object per datagram). */
+  private readonly pending: Array<Buffer | number | string> = [];
+  private flushScheduled = false;
+  private closed = false;
+  private readonly flush = (): void => {
+    this.flushScheduled = false;
+    if (this.closed) return;
+    const pending = this.pending;
+    for (let i = 0; i < pending.length; i += 3) this.socket.send(pending[i] as Buffer, pending[i + 1] as number, pending[i + 2] as string);
+    pending.length = 0;
+  };
+
+  /** Sends what is still queued, then closes the socket. */
   close(): Promise<void> {
+    this.flush();
+    this.closed = true;
     return new Promise((resolve) => {
       try {
         this.socket.close(() => resolve());

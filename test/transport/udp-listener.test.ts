@@ -1,4 +1,5 @@
-// One flow object per UDP peer: datagrams, routed responses and transactions share it.
+// The UDP listener: one flow object per peer (datagrams, routed responses and transactions share
+// it), and sends that leave together after each turn of the event loop.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { UdpListener } from '../../src/transport/udp-listener.ts';
@@ -38,5 +39,27 @@ test('a flow received on the socket is the one responses to that peer use', asyn
     assert.equal(seen[0], listener.flowTo('127.0.0.1', peer.port));
   } finally {
     await Promise.all([listener.close(), peer.close()]);
+  }
+});
+
+test('datagrams sent in one turn of the event loop leave together after it, in the order they were sent', async () => {
+  const got: string[] = [];
+  const receiver = new UdpListener({ host: '127.0.0.1', port: 0 }, (data) => got.push(data.toString()), () => {});
+  await receiver.listen();
+  const sender = new UdpListener({ host: '127.0.0.1', port: 0 }, () => {}, () => {});
+  await sender.listen();
+  try {
+    for (const text of ['100 Trying', '180 Ringing', '200 OK']) sender.send(Buffer.from(text), receiver.port, '127.0.0.1');
+    const deadline = Date.now() + 2_000;
+    while (got.length < 3 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    assert.deepEqual(got, ['100 Trying', '180 Ringing', '200 OK']);
+    // what is still queued when the socket closes is sent first
+    sender.send(Buffer.from('BYE'), receiver.port, '127.0.0.1');
+    await sender.close();
+    const until = Date.now() + 2_000;
+    while (got.length < 4 && Date.now() < until) await new Promise((r) => setTimeout(r, 10));
+    assert.deepEqual(got, ['100 Trying', '180 Ringing', '200 OK', 'BYE']);
+  } finally {
+    await Promise.all([receiver.close(), sender.close()]);
   }
 });
