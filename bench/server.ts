@@ -69,6 +69,8 @@ const server = await startServer({
   // the load generator is one source sending thousands of requests per second: a flood by design
   security: { flood: { requests: 0 } },
   logLevel: 'warn',
+  // as `sipline start` does: the request path optimized before the first datagram (src/rehearsal.ts)
+  rehearsal: true,
   timers: process.env.BENCH_LINGER_MS ? { linger: Number(process.env.BENCH_LINGER_MS) } : undefined,
   worker,
 });

@@ -6,14 +6,15 @@ import { Counters, createLogger, type Logger, type LogLevel } from './shared/ind
 import { LocalIdentity, ProxyCore, RequestOriginator } from './proxy/index.ts';
 import { bindingTargets, loadScript, RoutingEngine, targetsForBody, type RoutingScript, type RoutingServices } from './routing/index.ts';
 import defaultScript from './routing/default-script.ts';
-import { DigestAuthenticator, type DigestAlgorithm } from './services/auth/index.ts';
+import { computeHa1, DigestAuthenticator, type DigestAlgorithm } from './services/auth/index.ts';
 import { DomainDirectory } from './services/domains/index.ts';
 import { LocationService } from './services/location/index.ts';
 import { DEFAULT_MESSAGING_POLICY, MessageSilo, type MessagingPolicy } from './services/messaging/index.ts';
 import { DEFAULT_PRESENCE_POLICY, PresenceService, type DefaultPresencePolicy, type PresencePolicy } from './services/presence/index.ts';
 import { DEFAULT_REGISTRAR_POLICY, Registrar, type RegistrarPolicy } from './services/registrar/index.ts';
 import { DEFAULT_SECURITY_POLICY, SecurityService, type SecurityPolicy, type TrustedPeer } from './services/security/index.ts';
-import { SqliteStore, type Domain, type Store } from './store/index.ts';
+import { MemoryStore, SqliteStore, type Domain, type Store } from './store/index.ts';
+import { rehearse } from './rehearsal.ts';
 import { TransactionLayer, type TimerConfig } from './transaction/index.ts';
 import { TransportLayer, type ListenSpec, type ListenerInfo, type TlsSettings } from './transport/index.ts';
 
@@ -69,6 +70,12 @@ export interface ServerConfig {
   worker?: WorkerSettings;
   /** Run the codec over synthetic messages at start so the JIT has optimized it (default true). */
   warmUp?: boolean;
+  /**
+   * Before opening the real listeners, carry a few hundred registrations, calls and OPTIONS through
+   * a private server (src/rehearsal.ts), so that the whole request path is optimized when traffic
+   * comes (default false; `sipline start` and the benchmark server turn it on).
+   */
+  rehearsal?: boolean;
   logLevel?: LogLevel;
   logger?: Logger;
 }
@@ -97,9 +104,27 @@ export function storePath(dataDir: string): string {
   return join(dataDir, 'sipline.sqlite');
 }
 
+/** The private server of the rehearsal: loopback UDP, an in-memory store with its one user, the default script, silent. */
+async function startRehearsalServer(domain: string, username: string, password: string): Promise<RunningServer> {
+  const store = new MemoryStore();
+  await store.putSubscriber({ username, domain, ha1Md5: computeHa1('MD5', username, domain, password), ha1Sha256: computeHa1('SHA-256', username, domain, password) });
+  return startServer({
+    listen: [{ protocol: 'udp', host: '127.0.0.1', port: 0 }],
+    domains: [{ name: domain }],
+    store,
+    logLevel: 'silent',
+    // one source sends it everything: a flood by design
+    security: { flood: { requests: 0 } },
+  });
+}
+
 /** The composition root: the only place that picks concrete adapters and wires the layers. */
 export async function startServer(config: ServerConfig): Promise<RunningServer> {
   const logger = config.logger ?? createLogger({ level: config.logLevel ?? 'info' });
+  if (config.rehearsal === true) {
+    const result = await rehearse(startRehearsalServer);
+    logger.info({ completed: result.completed, planned: result.planned, ms: result.ms }, 'rehearsal done: the request path is optimized');
+  }
   const counters = new Counters();
   const dataPath = config.store ? null : storePath(config.dataDir ?? 'data');
   const store = config.store ?? new SqliteStore(dataPath as string);

@@ -94,7 +94,8 @@ async function startSingle(config: ServerConfig, ctx: Context, logger: Logger, o
     },
   );
   try {
-    server = await startServer(config);
+    // the rehearsal optimizes the request path before the real listeners open (src/rehearsal.ts)
+    server = await startServer({ ...config, rehearsal: config.rehearsal ?? true });
   } catch (err) {
     signals.abandon();
     throw new CommandError(`cannot start: ${(err as Error).message}`);
@@ -154,7 +155,8 @@ async function startWorker(config: ServerConfig, ctx: Context, logger: Logger): 
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => {});
   let server: RunningServer;
   try {
-    server = await startServer(config);
+    // the rehearsal optimizes the request path before the real listeners open (src/rehearsal.ts)
+    server = await startServer({ ...config, rehearsal: config.rehearsal ?? true });
   } catch (err) {
     const reason = (err as Error).message;
     logger.fatal({ err: reason, worker: config.worker?.index }, 'cannot start');
