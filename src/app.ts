@@ -1,3 +1,4 @@
+import cluster from 'node:cluster';
 import os from 'node:os';
 import { join } from 'node:path';
 import { warmUpCodec } from './sip/index.ts';
@@ -73,7 +74,8 @@ export interface ServerConfig {
   /**
    * Before opening the real listeners, carry a few hundred registrations, calls and OPTIONS through
    * a private server (src/rehearsal.ts), so that the whole request path is optimized when traffic
-   * comes (default false; `sipline start` and the benchmark server turn it on).
+   * comes (default false; `sipline start` and the benchmark server turn it on). Not in worker
+   * processes (see startServer).
    */
   rehearsal?: boolean;
   logLevel?: LogLevel;
@@ -121,7 +123,10 @@ async function startRehearsalServer(domain: string, username: string, password: 
 /** The composition root: the only place that picks concrete adapters and wires the layers. */
 export async function startServer(config: ServerConfig): Promise<RunningServer> {
   const logger = config.logger ?? createLogger({ level: config.logLevel ?? 'info' });
-  if (config.rehearsal === true) {
+  // not in a worker process: node:cluster shares a worker's UDP sockets through the primary by
+  // address and port, so two workers' private servers on 127.0.0.1:0 (and a real listener asked for
+  // port 0) would be handed one socket, and one worker's rehearsal would reach another's server
+  if (config.rehearsal === true && !cluster.isWorker) {
     const result = await rehearse(startRehearsalServer);
     logger.info({ completed: result.completed, planned: result.planned, ms: result.ms }, 'rehearsal done: the request path is optimized');
   }

@@ -53,7 +53,8 @@ export async function rehearse(start: StartRehearsalServer, plan: RehearsalPlan 
     if (port === undefined) return { completed: 0, planned: 0, ms: Date.now() - begun };
     await new Promise<void>((resolve, reject) => {
       ua.once('error', reject);
-      ua.bind(0, '127.0.0.1', () => resolve());
+      // exclusive: never a socket shared through a cluster primary
+      ua.bind({ port: 0, address: '127.0.0.1', exclusive: true }, () => resolve());
     });
     const agent = new RehearsalAgent(ua, port, password, plan);
     const completed = await agent.run();
