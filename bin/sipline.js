@@ -1,8 +1,8 @@
 #!/usr/bin/env -S node --min-semi-space-size=16
 // The `sipline` command: runs the compiled CLI (built by `npm ci` through the prepare script).
-// --min-semi-space-size=16: V8's young generation never below 2 x 16 MB (README, "Runtime tuning"),
-// so load arriving right after a start or a lull does not meet a small one, scavenges in quick
-// succession and datagrams dropped while they run.
+// --min-semi-space-size=16: V8's young generation never below 2 x 16 MB (README, "Start-up
+// rehearsal and runtime tuning"), so load arriving right after a start or a lull does not meet a
+// small one, scavenges in quick succession and datagrams dropped while they run.
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
