@@ -126,9 +126,10 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
   // not in a worker process: node:cluster shares a worker's UDP sockets through the primary by
   // address and port, so two workers' private servers on 127.0.0.1:0 (and a real listener asked for
   // port 0) would be handed one socket, and one worker's rehearsal would reach another's server
-  if (config.rehearsal === true && !cluster.isWorker) {
+  const rehearsed = config.rehearsal === true && !cluster.isWorker;
+  if (rehearsed) {
     const result = await rehearse(startRehearsalServer);
-    logger.info({ completed: result.completed, planned: result.planned, ms: result.ms }, 'rehearsal done: the request path is optimized');
+    logger.info({ completed: result.completed, planned: result.planned, ms: result.ms }, 'start-up rehearsal done');
   }
   const counters = new Counters();
   const dataPath = config.store ? null : storePath(config.dataDir ?? 'data');
@@ -140,7 +141,8 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
   await security.start();
   const limits = config.limits ?? {};
   // optimize the codec before the first datagram: a cold start into full load overflows the socket buffer
-  if (config.warmUp !== false) warmUpCodec();
+  // (the rehearsal's private server did it, and then ran the codec on real datagrams)
+  if (config.warmUp !== false && !rehearsed) warmUpCodec();
   const transport = new TransportLayer({
     listen: config.listen,
     counters,

@@ -105,21 +105,19 @@ class RehearsalAgent {
         clearTimeout(timer);
         resolve(this.completed);
       };
-      // one registration first, alone: every call needs the binding it makes
       this.next();
     });
   }
 
   private next(): void {
-    while (this.inFlight < this.plan.window && this.queue.length > 0) {
-      const flow = this.queue[0];
-      if (flow.kind !== 'register' && this.completed === 0) return;
-      this.queue.shift();
+    // the first registration goes alone: every call needs the binding it makes
+    const limit = this.completed === 0 && this.plan.registrations > 0 ? 1 : this.plan.window;
+    while (this.inFlight < limit && this.queue.length > 0) {
+      const flow = this.queue.shift() as Flow;
       this.inFlight++;
       if (flow.kind === 'register') this.register(flow.id, 1, undefined);
       else if (flow.kind === 'call') this.invite(flow.id);
       else this.options(flow.id);
-      if (this.completed === 0) return;
     }
     if (this.inFlight === 0 && this.queue.length === 0) this.done();
   }

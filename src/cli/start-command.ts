@@ -94,7 +94,8 @@ async function startSingle(config: ServerConfig, ctx: Context, logger: Logger, o
     },
   );
   try {
-    // the rehearsal optimizes the request path before the real listeners open (src/rehearsal.ts)
+    // the rehearsal optimizes the request path before the real listeners open (src/rehearsal.ts);
+    // worker processes cannot run it (see startServer)
     server = await startServer({ ...config, rehearsal: config.rehearsal ?? true });
   } catch (err) {
     signals.abandon();
@@ -155,8 +156,7 @@ async function startWorker(config: ServerConfig, ctx: Context, logger: Logger): 
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => {});
   let server: RunningServer;
   try {
-    // the rehearsal optimizes the request path before the real listeners open (src/rehearsal.ts)
-    server = await startServer({ ...config, rehearsal: config.rehearsal ?? true });
+    server = await startServer(config);
   } catch (err) {
     const reason = (err as Error).message;
     logger.fatal({ err: reason, worker: config.worker?.index }, 'cannot start');

@@ -290,18 +290,20 @@ export class ProxyCore {
 
   /** @internal a response on a branch, from its BranchHandler */
   branchResponse(handler: BranchHandler, response: SipResponse): void {
-    // §16.7 step 3: remove our Via before anything else looks at the response
-    response.popVia();
-    if (handler.hiddenVias !== null && handler.hiddenFlow !== null) this.topology.hideResponse(response, handler.hiddenVias, handler.hiddenFlow);
+    this.stripOwnVia(handler, response);
     handler.context.receive(handler.branch, response);
   }
 
-  /** @internal a further 2xx on a branch in Accepted, from its AcceptedBranch */
+  /** @internal a further 2xx on a branch in Accepted (the only responses passed on there), from its AcceptedBranch */
   acceptedBranchResponse(handler: AcceptedBranch, response: SipResponse): void {
-    if (response.status < 200 || response.status >= 300) return;
-    response.popVia();
-    if (handler.hiddenVias !== null && handler.hiddenFlow !== null) this.topology.hideResponse(response, handler.hiddenVias, handler.hiddenFlow);
+    this.stripOwnVia(handler, response);
     handler.server.respond(response);
+  }
+
+  /** §16.7 step 3: our Via goes before anything else looks at the response; a hidden topology gets its Vias back. */
+  private stripOwnVia(path: HiddenPath, response: SipResponse): void {
+    response.popVia();
+    if (path.hiddenVias !== null && path.hiddenFlow !== null) this.topology.hideResponse(response, path.hiddenVias, path.hiddenFlow);
   }
 
   /** The copy for one target (§16.6 steps 1-3, 5, 6): new Request-URI, Max-Forwards, Path, strict-route handling. */
@@ -425,12 +427,18 @@ export class ProxyCore {
 
 }
 
+/** What a branch's handler keeps of a request forwarded with its topology hidden: the Vias to restore (null otherwise). */
+interface HiddenPath {
+  readonly hiddenVias: string[] | null;
+  readonly hiddenFlow: Flow | null;
+}
+
 /**
  * The client transaction handler of one branch. It outlives the request's routing (2xx
  * retransmissions reach it for 64*T1, RFC 6026), so it holds the response context and the branch,
  * and for a hidden topology only the Vias to restore: never the ProxyRequest with its message.
  */
-class BranchHandler implements ClientTransactionHandler {
+class BranchHandler implements ClientTransactionHandler, HiddenPath {
   readonly hiddenVias: string[] | null;
   readonly hiddenFlow: Flow | null;
 
@@ -460,7 +468,7 @@ class BranchHandler implements ClientTransactionHandler {
 }
 
 /** The handler of a branch in Accepted: 2xx retransmissions straight to the server transaction. */
-class AcceptedBranch implements ClientTransactionHandler {
+class AcceptedBranch implements ClientTransactionHandler, HiddenPath {
   constructor(
     private readonly core: ProxyCore,
     readonly server: ServerTransactionHandle,

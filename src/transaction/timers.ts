@@ -23,21 +23,16 @@ export function lingerMs(timers: TimerConfig, rfc: number): number {
 export const DEFAULT_TIMERS: TimerConfig = { T1: 500, T2: 4000, T4: 5000 };
 
 /**
- * Timer names of RFC 3261 §17 (A-K), RFC 6026 (L, M) and the 200 ms 100-Trying rule (§17.2.1).
- * D, I, J, K, L and M are lingers: transactions wait them out in the LingerQueue, not as timers.
+ * The timers a working transaction arms, named as in RFC 3261 §17, and the 200 ms 100-Trying rule
+ * (§17.2.1). Timers D, I, J, K (RFC 3261) and L, M (RFC 6026) are lingers: transactions wait them
+ * out in the LingerQueue, not as timers.
  */
 export const TimerKind = {
   A: 1,
   B: 2,
-  D: 3,
   E: 4,
   F: 5,
   G: 6,
   H: 7,
-  I: 8,
-  J: 9,
-  K: 10,
-  L: 11,
-  M: 12,
   Trying: 13,
 } as const;
