@@ -7,6 +7,7 @@ import { Counters, createLogger, type Logger, type LogLevel } from './shared/ind
 import { LocalIdentity, ProxyCore, RequestOriginator } from './proxy/index.ts';
 import { bindingTargets, loadScript, RoutingEngine, targetsForBody, type RoutingScript, type RoutingServices } from './routing/index.ts';
 import defaultScript from './routing/default-script.ts';
+import rehearsalScript from './routing/rehearsal-script.ts';
 import { computeHa1, DigestAuthenticator, type DigestAlgorithm } from './services/auth/index.ts';
 import { DomainDirectory } from './services/domains/index.ts';
 import { LocationService } from './services/location/index.ts';
@@ -27,8 +28,8 @@ export interface ServerConfig {
   /** Where the SQLite store lives (ignored when `store` is given). */
   dataDir?: string;
   store?: Store;
-  /** A routing script file (TypeScript or JavaScript); the default script otherwise. */
-  script?: string;
+  /** A routing script file (TypeScript or JavaScript), or a script object (embedding, tests); the default script otherwise. */
+  script?: string | RoutingScript;
   auth?: { algorithms?: DigestAlgorithm[]; nonceLifetimeSec?: number; nonceKey?: string };
   registrar?: Partial<RegistrarPolicy> & { domains?: Record<string, Partial<RegistrarPolicy>> };
   timers?: Partial<TimerConfig>;
@@ -106,7 +107,15 @@ export function storePath(dataDir: string): string {
   return join(dataDir, 'sipline.sqlite');
 }
 
-/** The private server of the rehearsal: loopback UDP, an in-memory store with its one user, the default script, silent. */
+function resolveScript(script: string | RoutingScript | undefined): Promise<RoutingScript> | RoutingScript {
+  if (script === undefined) return defaultScript;
+  return typeof script === 'string' ? loadScript(script) : script;
+}
+
+/**
+ * The private server of the rehearsal: loopback UDP, an in-memory store with its one user, the
+ * default script with stateless answers to some pings (src/routing/rehearsal-script.ts), silent.
+ */
 async function startRehearsalServer(domain: string, username: string, password: string): Promise<RunningServer> {
   const store = new MemoryStore();
   await store.putSubscriber({ username, domain, ha1Md5: computeHa1('MD5', username, domain, password), ha1Sha256: computeHa1('SHA-256', username, domain, password) });
@@ -114,6 +123,7 @@ async function startRehearsalServer(domain: string, username: string, password: 
     listen: [{ protocol: 'udp', host: '127.0.0.1', port: 0 }],
     domains: [{ name: domain }],
     store,
+    script: rehearsalScript,
     logLevel: 'silent',
     // one source sends it everything: a flood by design
     security: { flood: { requests: 0 } },
@@ -268,8 +278,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
     isLocalUri: (uri) => identity.isLocalUri(uri),
     logger,
   };
-  const initialScript: RoutingScript = config.script ? await loadScript(config.script) : defaultScript;
-  const engine = new RoutingEngine(initialScript, services, logger);
+  const engine = new RoutingEngine(await resolveScript(config.script), services, logger);
   proxy.onRequest = (request) => engine.handle(request);
 
   // Provisioning from the CLI (another process) shows up as a change of the store: reload domains.
@@ -303,8 +312,8 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
     dataPath,
     worker,
     async reloadScript() {
-      engine.replace(config.script ? await loadScript(config.script) : defaultScript);
-      logger.info({ script: config.script ?? '(default)' }, 'routing script reloaded');
+      engine.replace(await resolveScript(config.script));
+      logger.info({ script: typeof config.script === 'string' ? config.script : config.script ? '(given object)' : '(default)' }, 'routing script reloaded');
     },
     async stop() {
       clearInterval(watch);

@@ -1,6 +1,6 @@
 /**
  * A rehearsal at start: a private server (its own loopback port, an in-memory store, the default
- * routing script, no logging) carries a few hundred registrations, calls and OPTIONS from a private
+ * routing script with stateless answers to half the pings, no logging) carries a few hundred registrations, calls and OPTIONS from a private
  * user agent, then stops. The JIT optimizes code where it runs, not per server, so the real server
  * starts with its whole request path optimized: transport, transactions, proxy core, routing API,
  * registrar, digest authentication and timers, on datagrams made as the socket makes them. Without
@@ -12,6 +12,7 @@ import dgram from 'node:dgram';
 import { randomBytes } from 'node:crypto';
 import { computeHa1, computeResponse } from './services/auth/index.ts';
 import { parseMessage, type SipRequest, type SipResponse } from './sip/index.ts';
+import { STATELESS_CALL_ID_MARK } from './routing/rehearsal-script.ts';
 
 export interface RehearsalServer {
   readonly listeners: ReadonlyArray<{ protocol: string; port: number }>;
@@ -177,7 +178,8 @@ class RehearsalAgent {
       'Max-Forwards: 70',
       `From: <sip:${USER}@${DOMAIN}>;tag=o${id}`,
       `To: <sip:${DOMAIN}>`,
-      `Call-ID: o${id}@rehearsal`,
+      // every other ping marked for a stateless answer (src/routing/rehearsal-script.ts)
+      `Call-ID: ${id % 2 === 0 ? STATELESS_CALL_ID_MARK : 'o'}${id}@rehearsal`,
       'CSeq: 1 OPTIONS',
     ]);
   }

@@ -9,15 +9,29 @@ import { startServer } from '../../src/app.ts';
 import { rehearse } from '../../src/rehearsal.ts';
 import { MemoryStore } from '../../src/store/index.ts';
 import { computeHa1 } from '../../src/services/auth/index.ts';
+import rehearsalScript from '../../src/routing/rehearsal-script.ts';
+import type { RequestContext } from '../../src/routing/index.ts';
 
 test('every planned registration, call and OPTIONS completes through the private server, which is gone afterwards', { timeout: 30_000 }, async () => {
   let privatePort = 0;
   let stopped = false;
+  // the rehearsal's own script, watched: how many pings it answered without a transaction
+  let statelessAnswers = 0;
+  const watched = {
+    onRequest(ctx: RequestContext) {
+      const replyStateless = ctx.replyStateless.bind(ctx);
+      ctx.replyStateless = (status, options) => {
+        if (ctx.method === 'OPTIONS') statelessAnswers++;
+        return replyStateless(status, options);
+      };
+      return rehearsalScript.onRequest(ctx);
+    },
+  };
   const result = await rehearse(
     async (domain, username, password) => {
       const store = new MemoryStore();
       await store.putSubscriber({ username, domain, ha1Md5: computeHa1('MD5', username, domain, password), ha1Sha256: computeHa1('SHA-256', username, domain, password) });
-      const server = await startServer({ listen: [{ protocol: 'udp', host: '127.0.0.1', port: 0 }], domains: [{ name: domain }], store, logLevel: 'silent', warmUp: false, security: { flood: { requests: 0 } } });
+      const server = await startServer({ listen: [{ protocol: 'udp', host: '127.0.0.1', port: 0 }], domains: [{ name: domain }], store, script: watched, logLevel: 'silent', warmUp: false, security: { flood: { requests: 0 } } });
       privatePort = server.listeners[0].port;
       return {
         listeners: server.listeners,
@@ -35,6 +49,7 @@ test('every planned registration, call and OPTIONS completes through the private
   assert.deepEqual({ completed: result.completed, planned: result.planned }, { completed: 100, planned: 100 });
   assert.ok(privatePort > 0);
   assert.equal(stopped, true, 'the private server was stopped');
+  assert.equal(statelessAnswers, 25, 'every other OPTIONS is answered statelessly, as a script with sl_send_reply-style keep-alives does');
 });
 
 test('a server started with rehearsal: true has nothing of it in its own state', { timeout: 30_000 }, async () => {
