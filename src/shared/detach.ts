@@ -1,12 +1,33 @@
 /**
- * A Buffer of its own for bytes kept long (a final response for retransmissions): small Buffers
- * are slices of a shared 8 KB pool, and one kept slice pins the whole pool block.
+ * A copy of bytes kept long (a final response for retransmissions, an ACK), packed with other kept
+ * bytes into a shared slab. Small Buffers are slices of Node's 8 KB pool, shared with whatever else
+ * was allocated at the time, and one kept slice would pin the whole pool block; a Buffer of its own
+ * per response costs an ArrayBuffer and a malloc'd store that every scavenge has to track (at a few
+ * thousand lingering transactions per second, a large share of the collector's work). A slab
+ * holds only kept bytes, and bytes kept at about the same time are released at about the same time
+ * (transactions leave the linger queue in order), so a slab is freed soon after its last user.
  */
-export function detachBytes(bytes: Buffer): Buffer {
-  const own = Buffer.allocUnsafeSlow(bytes.length);
-  bytes.copy(own);
-  return own;
+export function keepBytes(bytes: Buffer): Buffer {
+  const n = bytes.length;
+  if (n > KEEP_SLAB_SIZE >>> 3) {
+    const own = Buffer.allocUnsafeSlow(n);
+    bytes.copy(own);
+    return own;
+  }
+  if (keepSlabUsed + n > KEEP_SLAB_SIZE) {
+    keepSlab = Buffer.allocUnsafeSlow(KEEP_SLAB_SIZE);
+    keepSlabUsed = 0;
+  }
+  const start = keepSlabUsed;
+  bytes.copy(keepSlab, start);
+  // 8-byte aligned, as Node's own pool does
+  keepSlabUsed = (start + n + 7) & ~7;
+  return keepSlab.subarray(start, start + n);
 }
+
+const KEEP_SLAB_SIZE = 65_536;
+let keepSlab = Buffer.allocUnsafeSlow(KEEP_SLAB_SIZE);
+let keepSlabUsed = 0;
 
 /**
  * A copy of a string that shares nothing with it, for values read from a message and kept long (a

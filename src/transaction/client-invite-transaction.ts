@@ -1,4 +1,4 @@
-import { detachBytes } from '../shared/index.ts';
+import { keepBytes } from '../shared/index.ts';
 import { HeaderField, SipRequest, type SipResponse } from '../sip/index.ts';
 import { isReliable, type Destination } from '../transport/index.ts';
 import { ClientTransactionBase } from './client-transaction-base.ts';
@@ -118,7 +118,7 @@ export class ClientInviteTransaction extends ClientTransactionBase {
     }
     fields.push(new HeaderField('Content-Length', 'content-length', '0'));
     const ack = new SipRequest('ACK', inv.uriString, fields);
-    this.ackBytes = detachBytes(ack.toBuffer());
+    this.ackBytes = keepBytes(ack.toBuffer());
     this.ctx.transport.sendBytes(this.ackBytes, this.flow);
   }
 

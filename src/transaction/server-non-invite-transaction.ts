@@ -1,4 +1,4 @@
-import { detachBytes } from '../shared/index.ts';
+import { keepBytes } from '../shared/index.ts';
 import type { SipRequest, SipResponse } from '../sip/index.ts';
 import { isReliable, type Destination, type Flow } from '../transport/index.ts';
 import type { ServerTransactionHandle, TransactionContext } from './context.ts';
@@ -60,7 +60,7 @@ export class ServerNonInviteTransaction implements ServerTransactionHandle {
     this.finalRoute = this.send(response);
     // a failed send has already terminated the transaction (§17.2.4): arm no Timer J
     if (this.terminated) return;
-    this.finalBytes = detachBytes(response.toBuffer());
+    this.finalBytes = keepBytes(response.toBuffer());
     this.lastResponse = null;
     this.held = null;
     // Timer J: 64*T1 for unreliable transports, zero for reliable ones
