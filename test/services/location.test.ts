@@ -84,6 +84,31 @@ describe('LocationService in memory', () => {
     assert.equal(location.get(AOR, first.key), b);
   });
 
+  test('a refresh updates the held binding in place: it expires at its new time, not the old one, and the store gets the new state', async () => {
+    const repository = new RecordingRepository();
+    const { location, clock } = setup(repository);
+    const first = location.save(binding({ expiresAt: T0 + 60_000 }));
+    await location.flush();
+    clock.t += 30_000;
+    const refreshed = location.save(binding({ callId: 'call-2@192.0.2.10', cseq: 7, expiresAt: clock.t + 120_000, updatedAt: clock.t, path: ['<sip:edge.example.com;lr>'], userAgent: 'ua/2.0' }));
+    assert.equal(refreshed, first, 'the same object, brought up to date');
+    assert.deepEqual(
+      { callId: first.callId, cseq: first.cseq, path: first.path, userAgent: first.userAgent },
+      { callId: 'call-2@192.0.2.10', cseq: 7, path: ['<sip:edge.example.com;lr>'], userAgent: 'ua/2.0' },
+    );
+    // past the old expiry: still there, and the purge leaves it
+    clock.t = T0 + 61_000;
+    assert.equal(location.purgeExpired(), 0);
+    assert.deepEqual(contacts(location.lookup(AOR)), ['sip:alice@192.0.2.10:5060']);
+    await location.flush();
+    const written = repository.batches.at(-1)?.upserts ?? [];
+    assert.deepEqual(written.map((b) => [b.cseq, b.expiresAt]), [[7, T0 + 30_000 + 120_000]]);
+    // and at the new one it goes
+    clock.t = T0 + 30_000 + 121_000;
+    assert.equal(location.purgeExpired(), 1);
+    assert.equal(location.size, 0);
+  });
+
   test('contact URIs differing only in the case of the host are the same binding (RFC 3261 §19.1.4)', async () => {
     const repo = new MemoryStore();
     const { location } = setup(repo);

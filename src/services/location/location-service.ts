@@ -114,34 +114,63 @@ export class LocationService {
     return entry.key === key ? entry : undefined;
   }
 
-  /** Adds or replaces a binding. */
+  /**
+   * Adds or replaces a binding. A refresh (the same contact under the same key: most REGISTERs)
+   * updates the binding held in place, which then leaves no object or strings behind for the
+   * garbage collector; holders of the Binding see the new expiry, as they would after a lookup.
+   */
   save(stored: StoredBinding): Binding {
+    const key = bindingKey(stored.contact, stored.instance, stored.regId);
+    const old = this.get(stored.aor, key);
+    if (old !== undefined && old.contact === stored.contact) return this.refresh(old, stored);
     // every field named (no spread): all bindings share one object shape, and a caller's extra fields stay out;
     // strings read from a REGISTER are copied (ownString), or each would keep the whole request text alive
+    const contact = ownString(stored.contact);
     const binding: Binding = {
       aor: ownString(stored.aor),
-      contact: ownString(stored.contact),
+      contact,
       expiresAt: stored.expiresAt,
       q: stored.q,
       callId: ownString(stored.callId),
       cseq: stored.cseq,
-      path: stored.path.length === 0 ? NO_PATH : stored.path.map(ownString),
+      path: ownPath(stored.path),
       instance: stored.instance,
       regId: stored.regId,
       received: stored.received,
       userAgent: stored.userAgent === null ? null : this.sharedUserAgent(stored.userAgent),
       updatedAt: stored.updatedAt,
-      key: bindingKey(stored.contact, stored.instance, stored.regId),
+      key: bindingKey(contact, stored.instance, stored.regId),
     };
-    const old = this.get(binding.aor, binding.key);
     if (old !== undefined) this.detach(old);
     this.insert(binding);
     const stateKey = persistKey(binding);
     this.removed.delete(stateKey);
-    if (old !== undefined && old.contact !== binding.contact) this.markRemoved(old);
+    if (old !== undefined) this.markRemoved(old);
     this.dirty.set(stateKey, binding);
     this.changed(binding.aor, 'saved', false);
     return binding;
+  }
+
+  /** save() of a binding the AOR holds with the same contact: its fields brought up to date. */
+  private refresh(b: Binding, stored: StoredBinding): Binding {
+    if (b.expiresAt !== stored.expiresAt) {
+      this.expiry.remove(b, b.expiresAt);
+      b.expiresAt = stored.expiresAt;
+      this.expiry.add(b, b.expiresAt);
+    }
+    b.q = stored.q;
+    // equal strings are kept: the new ones are slices of the request and die with it
+    if (b.callId !== stored.callId) b.callId = ownString(stored.callId);
+    b.cseq = stored.cseq;
+    if (!samePath(b.path, stored.path)) b.path = ownPath(stored.path);
+    if (b.received !== stored.received) b.received = stored.received;
+    if (b.userAgent !== stored.userAgent) b.userAgent = stored.userAgent === null ? null : this.sharedUserAgent(stored.userAgent);
+    b.updatedAt = stored.updatedAt;
+    const stateKey = persistKey(b);
+    this.removed.delete(stateKey);
+    this.dirty.set(stateKey, b);
+    this.changed(b.aor, 'saved', false);
+    return b;
   }
 
   remove(aor: string, key: string): boolean {
@@ -292,6 +321,16 @@ export class LocationService {
     this.dirty.delete(k);
     this.removed.set(k, { aor: b.aor, contact: b.contact });
   }
+}
+
+function ownPath(path: string[]): string[] {
+  return path.length === 0 ? NO_PATH : path.map(ownString);
+}
+
+function samePath(a: readonly string[], b: readonly string[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 function persistKey(b: { aor: string; contact: string }): string {
