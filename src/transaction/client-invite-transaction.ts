@@ -28,8 +28,8 @@ export class ClientInviteTransaction extends ClientTransactionBase {
     this.flow = this.ctx.transport.sendRequest(this.request, this.destination, this.branch, () => this.transportError());
     this.bytes = this.request.toBuffer();
     if (this.state === 'terminated') return;
-    if (!isReliable(this.flow.protocol)) this.timers.arm(TimerKind.A, this.intervalA);
-    this.timers.arm(TimerKind.B, 64 * this.ctx.timers.T1);
+    if (!isReliable(this.flow.protocol)) this.arm(TimerKind.A, this.intervalA);
+    this.arm(TimerKind.B, 64 * this.ctx.timers.T1);
   }
 
   receiveResponse(response: SipResponse): void {
@@ -37,13 +37,13 @@ export class ClientInviteTransaction extends ClientTransactionBase {
     switch (this.state) {
       case 'calling':
       case 'proceeding':
-        this.timers.disarm(TimerKind.A);
+        this.disarm(TimerKind.A);
         if (status < 200) {
           this.state = 'proceeding';
           this.handler.onResponse(response, this);
         } else if (status < 300) {
           this.state = 'accepted';
-          this.timers.cancelAll();
+          this.cancelTimers();
           this.ctx.linger(this, lingerMs(this.ctx.timers, 64 * this.ctx.timers.T1));
           this.handler.onResponse(response, this);
           // RFC 6026 §8.4: in Accepted only further 2xx matter, and they go to the handler (or
@@ -51,7 +51,7 @@ export class ClientInviteTransaction extends ClientTransactionBase {
           this.release(this.handler.acceptedHandler?.() ?? this.handler);
         } else {
           this.state = 'completed';
-          this.timers.disarm(TimerKind.B);
+          this.disarm(TimerKind.B);
           this.sendAck(response);
           try {
             this.handler.onResponse(response, this);
@@ -62,7 +62,7 @@ export class ClientInviteTransaction extends ClientTransactionBase {
             // Timer D: at least 32 s for unreliable transports, zero for reliable ones
             if (this.flow !== undefined && isReliable(this.flow.protocol)) this.terminate();
             else if (this.state === 'completed') {
-              this.timers.cancelAll();
+              this.cancelTimers();
               this.ctx.linger(this, lingerMs(this.ctx.timers, Math.max(32_000, 64 * this.ctx.timers.T1)));
             }
           }
@@ -84,7 +84,7 @@ export class ClientInviteTransaction extends ClientTransactionBase {
         if (this.state !== 'calling') return;
         this.retransmit();
         this.intervalA *= 2;
-        this.timers.arm(TimerKind.A, this.intervalA);
+        this.arm(TimerKind.A, this.intervalA);
         break;
       case TimerKind.B:
         if (this.state !== 'calling') return;

@@ -29,8 +29,8 @@ export class ClientNonInviteTransaction extends ClientTransactionBase {
       this.bytes = this.request.toBuffer();
     }
     if (this.state === 'terminated') return;
-    if (!isReliable(this.flow.protocol)) this.timers.arm(TimerKind.E, this.intervalE);
-    this.timers.arm(TimerKind.F, 64 * this.ctx.timers.T1);
+    if (!isReliable(this.flow.protocol)) this.arm(TimerKind.E, this.intervalE);
+    this.arm(TimerKind.F, 64 * this.ctx.timers.T1);
   }
 
   receiveResponse(response: SipResponse): void {
@@ -42,8 +42,8 @@ export class ClientNonInviteTransaction extends ClientTransactionBase {
         return;
       }
       this.state = 'completed';
-      this.timers.disarm(TimerKind.E);
-      this.timers.disarm(TimerKind.F);
+      this.disarm(TimerKind.E);
+      this.disarm(TimerKind.F);
       try {
         this.handler.onResponse(response, this);
       } finally {
@@ -52,7 +52,7 @@ export class ClientNonInviteTransaction extends ClientTransactionBase {
         // Timer K: T4 for unreliable transports (to absorb retransmitted finals), zero otherwise
         if (this.flow !== undefined && isReliable(this.flow.protocol)) this.terminate();
         else if (this.state === 'completed') {
-          this.timers.cancelAll();
+          this.cancelTimers();
           this.ctx.linger(this, this.ctx.timers.T4);
         }
       }
@@ -67,7 +67,7 @@ export class ClientNonInviteTransaction extends ClientTransactionBase {
         this.retransmit();
         // §17.1.2.2: doubling up to T2 in Trying; every T2 in Proceeding
         this.intervalE = this.state === 'trying' ? Math.min(2 * this.intervalE, this.ctx.timers.T2) : this.ctx.timers.T2;
-        this.timers.arm(TimerKind.E, this.intervalE);
+        this.arm(TimerKind.E, this.intervalE);
         break;
       case TimerKind.F:
         if (this.state !== 'trying' && this.state !== 'proceeding') return;

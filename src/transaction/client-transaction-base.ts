@@ -1,22 +1,20 @@
-import type { TimerTarget } from '../shared/index.ts';
 import { createResponse, type SipRequest, type SipResponse } from '../sip/index.ts';
 import type { Destination, Flow } from '../transport/index.ts';
 import type { ClientTransactionHandle, ClientTransactionHandler } from './client-transaction.ts';
 import type { TransactionContext } from './context.ts';
-import { TimerSet } from './timer-set.ts';
+import { TimedTransaction } from './timed-transaction.ts';
 
 /**
  * What the INVITE and non-INVITE client transactions (RFC 3261 §17.1.1, §17.1.2) share: their
  * identity, the flow the request went out on, its bytes for retransmission, their timers, and how
  * they end — quietly, or with a synthesized 408 (Timer B/F) or 503 (transport error, §8.1.3.1).
  */
-export abstract class ClientTransactionBase implements ClientTransactionHandle, TimerTarget {
+export abstract class ClientTransactionBase extends TimedTransaction implements ClientTransactionHandle {
   abstract readonly isInvite: boolean;
   abstract state: string;
   flow: Flow | undefined;
   failed: 'timeout' | 'transport' | null = null;
   protected bytes: Buffer | null = null;
-  protected readonly timers: TimerSet;
   private held: SipRequest | null;
 
   constructor(
@@ -27,8 +25,8 @@ export abstract class ClientTransactionBase implements ClientTransactionHandle, 
     readonly destination: Destination,
     protected handler: ClientTransactionHandler,
   ) {
+    super(ctx.wheel);
     this.held = request;
-    this.timers = new TimerSet(ctx.wheel, this);
   }
 
   /** The request, until a final response arrived (CANCEL and ACK need it before that). */
@@ -42,12 +40,12 @@ export abstract class ClientTransactionBase implements ClientTransactionHandle, 
   }
 
   abstract receiveResponse(response: SipResponse): void;
-  abstract onTimer(kind: number): void;
+  abstract override onTimer(kind: number): void;
 
   terminate(): void {
     if (this.state === 'terminated') return;
     this.state = 'terminated';
-    this.timers.cancelAll();
+    this.cancelTimers();
     this.ctx.forget(this.key, false);
   }
 

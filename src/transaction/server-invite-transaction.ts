@@ -1,8 +1,7 @@
-import type { TimerTarget } from '../shared/index.ts';
 import { createResponse, type SipRequest, type SipResponse } from '../sip/index.ts';
 import { isReliable, type Destination, type Flow } from '../transport/index.ts';
 import type { ServerTransactionHandle, TransactionContext } from './context.ts';
-import { TimerSet } from './timer-set.ts';
+import { TimedTransaction } from './timed-transaction.ts';
 import { lingerMs, TimerKind } from './timers.ts';
 
 export type ServerInviteState = 'proceeding' | 'completed' | 'confirmed' | 'accepted' | 'terminated';
@@ -12,14 +11,13 @@ export type ServerInviteState = 'proceeding' | 'completed' | 'confirmed' | 'acce
  * after a 2xx the transaction stays to absorb INVITE retransmissions (Timer L) instead of ending,
  * and the TU retransmits the 2xx itself (§13.3.1.4).
  */
-export class ServerInviteTransaction implements ServerTransactionHandle, TimerTarget {
+export class ServerInviteTransaction extends TimedTransaction implements ServerTransactionHandle {
   readonly isInvite = true;
   state: ServerInviteState = 'proceeding';
   finalStatus = 0;
   /** To tag of the last response sent, for RFC 2543 ACK matching. */
   responseToTag: string | undefined;
   private lastResponse: SipResponse | null = null;
-  private readonly timers: TimerSet;
   private intervalG: number;
   private held: SipRequest | null;
   private route: Flow | Destination | undefined;
@@ -31,12 +29,12 @@ export class ServerInviteTransaction implements ServerTransactionHandle, TimerTa
     readonly flow: Flow,
     trying: 'immediate' | 'delayed' | 'off',
   ) {
+    super(ctx.wheel);
     this.held = request;
     this.intervalG = ctx.timers.T1;
-    this.timers = new TimerSet(ctx.wheel, this);
     // §17.2.1: send 100 Trying unless the TU answers within 200 ms
     if (trying === 'immediate') this.respond(createResponse(request, 100));
-    else if (trying === 'delayed') this.timers.arm(TimerKind.Trying, 200);
+    else if (trying === 'delayed') this.arm(TimerKind.Trying, 200);
   }
 
   /**
@@ -62,11 +60,11 @@ export class ServerInviteTransaction implements ServerTransactionHandle, TimerTa
   receiveAck(): void {
     if (this.state !== 'completed') return;
     this.state = 'confirmed';
-    this.timers.disarm(TimerKind.G);
-    this.timers.disarm(TimerKind.H);
+    this.disarm(TimerKind.G);
+    this.disarm(TimerKind.H);
     if (isReliable(this.flow.protocol)) this.terminate();
     else {
-      this.timers.cancelAll();
+      this.cancelTimers();
       this.ctx.linger(this, this.ctx.timers.T4);
     }
   }
@@ -79,7 +77,7 @@ export class ServerInviteTransaction implements ServerTransactionHandle, TimerTa
       return;
     }
     if (this.state !== 'proceeding') return;
-    this.timers.disarm(TimerKind.Trying);
+    this.disarm(TimerKind.Trying);
     this.lastResponse = response;
     this.responseToTag = status > 100 ? response.to.tag : undefined;
     this.send(response);
@@ -88,15 +86,15 @@ export class ServerInviteTransaction implements ServerTransactionHandle, TimerTa
     this.finalStatus = status;
     if (status < 300) {
       this.state = 'accepted';
-      this.timers.cancelAll();
+      this.cancelTimers();
       this.ctx.linger(this, lingerMs(this.ctx.timers, 64 * this.ctx.timers.T1));
       this.lastResponse = null;
       this.held = null;
       return;
     }
     this.state = 'completed';
-    if (!isReliable(this.flow.protocol)) this.timers.arm(TimerKind.G, this.intervalG);
-    this.timers.arm(TimerKind.H, 64 * this.ctx.timers.T1);
+    if (!isReliable(this.flow.protocol)) this.arm(TimerKind.G, this.intervalG);
+    this.arm(TimerKind.H, 64 * this.ctx.timers.T1);
   }
 
   onTimer(kind: number): void {
@@ -109,7 +107,7 @@ export class ServerInviteTransaction implements ServerTransactionHandle, TimerTa
         this.send(this.lastResponse);
         if (this.terminated) return; // the retransmission failed (§17.2.4)
         this.intervalG = Math.min(2 * this.intervalG, this.ctx.timers.T2);
-        this.timers.arm(TimerKind.G, this.intervalG);
+        this.arm(TimerKind.G, this.intervalG);
         break;
       case TimerKind.H:
         // no ACK came: the TU learns of it (§17.2.1)
@@ -123,7 +121,7 @@ export class ServerInviteTransaction implements ServerTransactionHandle, TimerTa
   terminate(): void {
     if (this.state === 'terminated') return;
     this.state = 'terminated';
-    this.timers.cancelAll();
+    this.cancelTimers();
     this.ctx.forget(this.key, true);
   }
 

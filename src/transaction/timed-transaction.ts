@@ -1,29 +1,29 @@
 import type { Timer, TimerTarget, TimerWheel } from '../shared/index.ts';
 
 /**
- * The timers of one transaction, by kind: arming a kind replaces its previous timer, and ending
- * the transaction cancels them all. A transaction runs at most three kinds (the INVITE server's
+ * A transaction with timers, by kind: arming a kind replaces its previous timer, and ending the
+ * transaction cancels them all. A transaction runs at most three kinds (the INVITE server's
  * 100-Trying, G and H; the clients' A and B or E and F; lingering needs none, see LingerQueue), so
- * three fields hold them: no array to allocate, and none kept while the transaction lingers.
+ * three fields of the transaction itself hold them: no array and no object of their own, which a
+ * transaction would otherwise keep for the 64*T1 it lingers (three per call).
  */
-export class TimerSet {
+export abstract class TimedTransaction implements TimerTarget {
   private first: Timer | null = null;
   private second: Timer | null = null;
   private third: Timer | null = null;
 
-  constructor(
-    private readonly wheel: TimerWheel,
-    private readonly target: TimerTarget,
-  ) {}
+  constructor(private readonly wheel: TimerWheel) {}
+
+  abstract onTimer(kind: number): void;
 
   /** Arms (or re-arms) the timer of this kind; a kind armed before reuses its Timer. */
-  arm(kind: number, delayMs: number): void {
+  protected arm(kind: number, delayMs: number): void {
     const existing = this.find(kind);
     if (existing !== null) {
       this.wheel.reschedule(existing, delayMs);
       return;
     }
-    const timer = this.wheel.schedule(delayMs, this.target, kind);
+    const timer = this.wheel.schedule(delayMs, this, kind);
     if (this.first === null) this.first = timer;
     else if (this.second === null) this.second = timer;
     else if (this.third === null) this.third = timer;
@@ -34,12 +34,12 @@ export class TimerSet {
   }
 
   /** Stops the timer of this kind; its Timer stays for the next arm() of the kind. */
-  disarm(kind: number): void {
+  protected disarm(kind: number): void {
     this.wheel.cancel(this.find(kind));
   }
 
   /** Stops every timer and lets go of them. */
-  cancelAll(): void {
+  protected cancelTimers(): void {
     this.wheel.cancel(this.first);
     this.wheel.cancel(this.second);
     this.wheel.cancel(this.third);
