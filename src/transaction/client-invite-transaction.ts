@@ -25,7 +25,7 @@ export class ClientInviteTransaction extends ClientTransactionBase {
   }
 
   start(): void {
-    this.flow = this.ctx.transport.sendRequest(this.request, this.destination, this.branch, () => this.transportError());
+    this.flow = this.destination = this.ctx.transport.sendRequest(this.request, this.destination, this.branch, () => this.transportError());
     this.bytes = this.request.toBuffer();
     if (this.state === 'terminated') return;
     if (!isReliable(this.flow.protocol)) this.arm(TimerKind.A, this.intervalA);

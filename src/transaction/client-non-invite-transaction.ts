@@ -23,9 +23,9 @@ export class ClientNonInviteTransaction extends ClientTransactionBase {
     const onError = () => this.transportError();
     if (viaPresent) {
       this.bytes = this.request.toBuffer();
-      this.flow = this.ctx.transport.sendBytes(this.bytes, this.destination, onError);
+      this.flow = this.destination = this.ctx.transport.sendBytes(this.bytes, this.destination, onError);
     } else {
-      this.flow = this.ctx.transport.sendRequest(this.request, this.destination, this.branch, onError);
+      this.flow = this.destination = this.ctx.transport.sendRequest(this.request, this.destination, this.branch, onError);
       this.bytes = this.request.toBuffer();
     }
     if (this.state === 'terminated') return;

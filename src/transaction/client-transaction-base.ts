@@ -22,7 +22,11 @@ export abstract class ClientTransactionBase extends TimedTransaction implements 
     readonly key: string,
     request: SipRequest,
     readonly branch: string,
-    readonly destination: Destination,
+    /**
+     * Where the request goes. Once it is sent: the flow it took (one shared object per UDP peer),
+     * so that the Destination made for this request is not kept for the 64*T1 the transaction lingers.
+     */
+    public destination: Destination,
     protected handler: ClientTransactionHandler,
   ) {
     super(ctx.wheel);
