@@ -66,6 +66,8 @@ const server = await startServer({
   store,
   // compiled (npm run bench:server) the script sits beside this file as .js
   script: fileURLToPath(new URL(import.meta.url.endsWith('.js') ? './bench-script.js' : './bench-script.ts', import.meta.url)),
+  // bindings in memory only, as the harness's Kamailio keeps them (usrloc db_mode=0): "nothing has to persist"
+  location: { persist: false },
   // the load generator is one source sending thousands of requests per second: a flood by design
   security: { flood: { requests: 0 } },
   logLevel: 'warn',

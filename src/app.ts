@@ -32,6 +32,8 @@ export interface ServerConfig {
   script?: string | RoutingScript;
   auth?: { algorithms?: DigestAlgorithm[]; nonceLifetimeSec?: number; nonceKey?: string };
   registrar?: Partial<RegistrarPolicy> & { domains?: Record<string, Partial<RegistrarPolicy>> };
+  /** Bindings: `persist` false keeps them in memory only (registrar.persist_bindings; default true). */
+  location?: { persist?: boolean };
   timers?: Partial<TimerConfig>;
   /** Names of this proxy besides its listen addresses (for Route/Record-Route matching). */
   names?: string[];
@@ -191,7 +193,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
   await domains.load();
 
   // in worker mode every worker holds the whole table; changes are copied between them
-  const location = new LocationService(store, { logger, persistExpiry: worker?.isHome ?? true });
+  const location = new LocationService(store, { logger, persistExpiry: worker?.isHome ?? true, persist: config.location?.persist });
   const restored = await location.start();
   worker?.shareBindings(location);
   const registrar = new Registrar(location);

@@ -28,6 +28,7 @@ export function toServerConfig(config: SiplineConfig): ServerConfig {
       ...policy(r),
       domains: Object.fromEntries(Object.entries(r.domains).map(([name, p]) => [name.toLowerCase(), policy(p)])),
     },
+    location: { persist: r.persist_bindings },
     timers: { T1: config.timers.t1, T2: config.timers.t2, T4: config.timers.t4, ...(config.timers.linger === undefined ? {} : { linger: config.timers.linger }) },
     names: config.names,
     advertisedHost: config.advertise,

@@ -163,6 +163,11 @@ export const configSchema = object(
         min_expires: integer(REGISTRAR_KEYS.min_expires),
         max_expires: integer(REGISTRAR_KEYS.max_expires),
         max_contacts: integer(REGISTRAR_KEYS.max_contacts),
+        persist_bindings: boolean({
+          default: true,
+          description:
+            'Write bindings to the store (write-behind, in batches) and load them at start, so registrations survive a restart (Kamailio usrloc db_mode 2). false keeps them in memory only (db_mode 0): cheaper per REGISTER, but after a restart no user is reachable until their phone registers again.',
+        }),
         domains: record(
           domainName('A domain name.'),
           object(

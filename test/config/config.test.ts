@@ -50,7 +50,7 @@ describe('config file', () => {
     assert.equal(config.script, undefined);
     assert.deepEqual(config.log, { level: 'info', format: 'json' });
     assert.deepEqual(config.auth, { algorithms: ['MD5'], nonce_lifetime: 300 });
-    assert.deepEqual(config.registrar, { default_expires: 3600, min_expires: 60, max_expires: 86400, max_contacts: 10, domains: {} });
+    assert.deepEqual(config.registrar, { default_expires: 3600, min_expires: 60, max_expires: 86400, max_contacts: 10, persist_bindings: true, domains: {} });
     assert.deepEqual(config.timers, { t1: 500, t2: 4000, t4: 5000 });
     assert.deepEqual(config.names, []);
     assert.equal(config.advertise, undefined);
@@ -79,6 +79,7 @@ registrar:
   min_expires: 30
   max_expires: 7200
   max_contacts: 3
+  persist_bindings: false
   domains:
     example.org: { min_expires: 120 }
 timers: { t1: 250, t2: 2000, t4: 2500 }
@@ -105,6 +106,7 @@ advertise: 203.0.113.9
     assert.equal(server.dataDir, join(dir, 'state'));
     assert.deepEqual(server.auth, { algorithms: ['SHA-256', 'MD5'], nonceLifetimeSec: 60, nonceKey: '0123456789abcdef0123' });
     assert.deepEqual(server.registrar, { defaultExpires: 600, minExpires: 30, maxExpires: 7200, maxContacts: 3, domains: { 'example.org': { minExpires: 120 } } });
+    assert.deepEqual(server.location, { persist: false });
     assert.deepEqual(server.timers, { T1: 250, T2: 2000, T4: 2500 });
     assert.deepEqual(server.names, ['sip.example.com']);
     assert.equal(server.advertisedHost, '203.0.113.9');
@@ -138,7 +140,7 @@ describe('config errors name the key, the value and what is allowed', () => {
 
   test('unknown keys list the known ones', () => {
     assert.deepEqual(problems('registrar:\n  max_expire: 10\n'), [
-      'config.yaml: registrar.max_expire: unknown key; the known keys of registrar are: default_expires, min_expires, max_expires, max_contacts, domains (line 2)',
+      'config.yaml: registrar.max_expire: unknown key; the known keys of registrar are: default_expires, min_expires, max_expires, max_contacts, persist_bindings, domains (line 2)',
     ]);
     assert.deepEqual(problems('listn: [udp:1.2.3.4]\n'), [
       'config.yaml: listn: unknown key; the known keys are: listen, domains, data, script, workers, log, auth, registrar, messaging, presence, timers, topology_hiding, security, limits, names, advertise, tls (line 1)',

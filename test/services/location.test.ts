@@ -109,6 +109,25 @@ describe('LocationService in memory', () => {
     assert.equal(location.size, 0);
   });
 
+  test('persist: false (Kamailio usrloc db_mode 0) neither loads bindings from the store nor writes any to it', async () => {
+    const repository = new RecordingRepository();
+    await repository.store.writeBindings([binding({ aor: 'bob@example.com', contact: 'sip:bob@192.0.2.20' })], []);
+    const location = new LocationService(repository, { now: () => T0, persist: false });
+    assert.equal(await location.start(), 0, 'the stored binding is not loaded');
+    try {
+      location.save(binding());
+      location.save(binding({ cseq: 2 }));
+      location.save(binding({ contact: 'sip:alice@192.0.2.11:5060' }));
+      location.remove(AOR, location.keyOf('sip:alice@192.0.2.11:5060', null, null));
+      await location.flush();
+      assert.deepEqual(repository.batches, [], 'nothing written');
+      assert.deepEqual(contacts(location.lookup(AOR)), ['sip:alice@192.0.2.10:5060'], 'served from memory all the same');
+      assert.deepEqual(await stored(repository), ['sip:bob@192.0.2.20'], 'the store is left as it was');
+    } finally {
+      await location.stop();
+    }
+  });
+
   test('contact URIs differing only in the case of the host are the same binding (RFC 3261 §19.1.4)', async () => {
     const repo = new MemoryStore();
     const { location } = setup(repo);

@@ -18,6 +18,12 @@ export interface LocationOptions {
    * every worker expires its copy of the table, and only the home worker writes the deletions.
    */
   persistExpiry?: boolean;
+  /**
+   * Whether bindings are written to the store and loaded from it at start (default true: Kamailio
+   * usrloc db_mode 2, write-back). False keeps them in memory only (db_mode 0): nothing is read or
+   * written, and a restart forgets every registration until the phones register again.
+   */
+  persist?: boolean;
 }
 
 /** `fromPeer`: the change was made by another worker of the server and copied here (worker mode). */
@@ -45,6 +51,7 @@ export class LocationService {
   private count = 0;
   private readonly userAgents = new Map<string, string>();
   private readonly listeners: BindingListener[] = [];
+  private readonly persist: boolean;
 
   constructor(
     private readonly repository: BindingRepository,
@@ -52,13 +59,14 @@ export class LocationService {
   ) {
     this.now = options.now ?? Date.now;
     this.expiry = new ExpiryQueue(this.now());
+    this.persist = options.persist !== false;
   }
 
   /** Loads the persisted bindings (dropping expired ones) and starts the flush and purge timers. */
   async start(): Promise<number> {
     const now = this.now();
     const stale: Array<{ aor: string; contact: string }> = [];
-    for (const stored of await this.repository.loadBindings()) {
+    for (const stored of this.persist ? await this.repository.loadBindings() : []) {
       if (stored.expiresAt <= now) stale.push({ aor: stored.aor, contact: stored.contact });
       else this.insert({ ...stored, key: bindingKey(stored.contact, stored.instance, stored.regId) });
     }
@@ -143,10 +151,8 @@ export class LocationService {
     };
     if (old !== undefined) this.detach(old);
     this.insert(binding);
-    const stateKey = persistKey(binding);
-    this.removed.delete(stateKey);
     if (old !== undefined) this.markRemoved(old);
-    this.dirty.set(stateKey, binding);
+    this.markSaved(binding);
     this.changed(binding.aor, 'saved', false);
     return binding;
   }
@@ -166,9 +172,7 @@ export class LocationService {
     if (b.received !== stored.received) b.received = stored.received;
     if (b.userAgent !== stored.userAgent) b.userAgent = stored.userAgent === null ? null : this.sharedUserAgent(stored.userAgent);
     b.updatedAt = stored.updatedAt;
-    const stateKey = persistKey(b);
-    this.removed.delete(stateKey);
-    this.dirty.set(stateKey, b);
+    this.markSaved(b);
     this.changed(b.aor, 'saved', false);
     return b;
   }
@@ -316,7 +320,16 @@ export class LocationService {
     this.count--;
   }
 
+  /** Queues the binding for the next flush (write-behind). */
+  private markSaved(b: Binding): void {
+    if (!this.persist) return;
+    const k = persistKey(b);
+    this.removed.delete(k);
+    this.dirty.set(k, b);
+  }
+
   private markRemoved(b: Binding): void {
+    if (!this.persist) return;
     const k = persistKey(b);
     this.dirty.delete(k);
     this.removed.set(k, { aor: b.aor, contact: b.contact });
