@@ -8,11 +8,31 @@
  * (transactions leave the linger queue in order), so a slab is freed soon after its last user.
  */
 export function keepBytes(bytes: Buffer): Buffer {
+  const holder = { keptSlab: null, keptStart: 0, keptEnd: 0 };
+  keepBytesIn(holder, bytes);
+  return keptBytes(holder) as Buffer;
+}
+
+/**
+ * Where keepBytesIn() put a copy: fields of the object that keeps it (a lingering transaction), so
+ * that not even a Buffer view is made per copy until the bytes are sent again (rarely).
+ */
+export interface KeptBytesHolder {
+  keptSlab: Buffer | null;
+  keptStart: number;
+  keptEnd: number;
+}
+
+/** keepBytes() into the holder's fields. */
+export function keepBytesIn(holder: KeptBytesHolder, bytes: Buffer): void {
   const n = bytes.length;
   if (n > KEEP_SLAB_SIZE >>> 3) {
     const own = Buffer.allocUnsafeSlow(n);
     bytes.copy(own);
-    return own;
+    holder.keptSlab = own;
+    holder.keptStart = 0;
+    holder.keptEnd = n;
+    return;
   }
   if (keepSlabUsed + n > KEEP_SLAB_SIZE) {
     keepSlab = Buffer.allocUnsafeSlow(KEEP_SLAB_SIZE);
@@ -22,7 +42,14 @@ export function keepBytes(bytes: Buffer): Buffer {
   bytes.copy(keepSlab, start);
   // 8-byte aligned, as Node's own pool does
   keepSlabUsed = (start + n + 7) & ~7;
-  return keepSlab.subarray(start, start + n);
+  holder.keptSlab = keepSlab;
+  holder.keptStart = start;
+  holder.keptEnd = start + n;
+}
+
+/** The bytes a holder keeps, or null. */
+export function keptBytes(holder: KeptBytesHolder): Buffer | null {
+  return holder.keptSlab === null ? null : holder.keptSlab.subarray(holder.keptStart, holder.keptEnd);
 }
 
 const KEEP_SLAB_SIZE = 65_536;

@@ -1,4 +1,4 @@
-import { keepBytes } from '../shared/index.ts';
+import { keepBytesIn, keptBytes, type KeptBytesHolder } from '../shared/index.ts';
 import type { SipRequest, SipResponse } from '../sip/index.ts';
 import { isReliable, type Destination, type Flow } from '../transport/index.ts';
 import type { ServerTransactionHandle, TransactionContext } from './context.ts';
@@ -7,7 +7,7 @@ import { lingerMs } from './timers.ts';
 export type ServerNonInviteState = 'trying' | 'proceeding' | 'completed' | 'terminated';
 
 /** The non-INVITE server transaction of RFC 3261 §17.2.2 (Figure 8). */
-export class ServerNonInviteTransaction implements ServerTransactionHandle {
+export class ServerNonInviteTransaction implements ServerTransactionHandle, KeptBytesHolder {
   readonly isInvite = false;
   state: ServerNonInviteState = 'trying';
   finalStatus = 0;
@@ -15,9 +15,12 @@ export class ServerNonInviteTransaction implements ServerTransactionHandle {
   /**
    * In Completed only the final response's bytes and where they go are kept: the request and
    * response objects (with their parsed headers) are released, so the 64*T1 that the transaction
-   * lingers to absorb retransmissions costs a few hundred bytes instead of kilobytes.
+   * lingers to absorb retransmissions costs a few hundred bytes instead of kilobytes. The bytes
+   * sit in a shared slab (keepBytesIn), found by these three fields.
    */
-  private finalBytes: Buffer | null = null;
+  keptSlab: Buffer | null = null;
+  keptStart = 0;
+  keptEnd = 0;
   private finalRoute: Flow | Destination | undefined;
   private held: SipRequest | null;
 
@@ -42,8 +45,9 @@ export class ServerNonInviteTransaction implements ServerTransactionHandle {
 
   /** A retransmission of the request (§17.2.2): absorbed in Trying, answered with the last response otherwise. */
   receiveRequest(): void {
-    if (this.state === 'completed' && this.finalBytes !== null && this.finalRoute !== undefined) {
-      this.ctx.transport.sendBytes(this.finalBytes, this.finalRoute, () => this.transportError());
+    const finalBytes = this.state === 'completed' ? keptBytes(this) : null;
+    if (finalBytes !== null && this.finalRoute !== undefined) {
+      this.ctx.transport.sendBytes(finalBytes, this.finalRoute, () => this.transportError());
     } else if (this.state === 'proceeding' && this.lastResponse !== null) this.send(this.lastResponse);
   }
 
@@ -60,7 +64,7 @@ export class ServerNonInviteTransaction implements ServerTransactionHandle {
     this.finalRoute = this.send(response);
     // a failed send has already terminated the transaction (§17.2.4): arm no Timer J
     if (this.terminated) return;
-    this.finalBytes = keepBytes(response.toBuffer());
+    keepBytesIn(this, response.toBuffer());
     this.lastResponse = null;
     this.held = null;
     // Timer J: 64*T1 for unreliable transports, zero for reliable ones
