@@ -4,7 +4,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
 import { createRequest, formatAuthHeader, parseAuthHeader, type SipRequest } from '../../src/sip/index.ts';
-import { computeHa1, computeResponse, DigestAuthenticator, NonceCounter, NonceService, type DigestAlgorithm } from '../../src/services/auth/index.ts';
+import { computeHa1, computeResponse, DigestAuthenticator, NonceCountTable, NonceService, type DigestAlgorithm } from '../../src/services/auth/index.ts';
 import type { Subscriber } from '../../src/store/index.ts';
 
 describe('digest computations against published vectors', () => {
@@ -230,6 +230,22 @@ describe('DigestAuthenticator.verify()', () => {
     assert.deepEqual(await auth.verify(first, REALM, 'proxy', lookup), { ok: false, reason: 'failed' });
   });
 
+  test('a right digest on a nonce whose counts are not known here (issued by another process, or its slot reused) gets stale, never ok', async () => {
+    const { auth, clock } = setup(['MD5']);
+    const other = new DigestAuthenticator({ algorithms: ['MD5'], nonceLifetimeMs: LIFETIME, nonceKey: 'test key', now: () => clock.t });
+    const foreign = nonceOf(other.challenge(REALM, 'www'));
+    assert.deepEqual(await auth.verify(request({ nonce: foreign, algorithm: 'MD5' }), REALM, 'www', lookup), { ok: false, reason: 'stale' });
+    assert.deepEqual(await auth.verify(request({ nonce: foreign, algorithm: 'MD5', password: 'wrong' }), REALM, 'www', lookup), { ok: false, reason: 'failed' });
+    const small = new DigestAuthenticator({ algorithms: ['MD5'], nonceLifetimeMs: LIFETIME, nonceKey: 'test key', nonceCountSlots: 2, now: () => clock.t });
+    const early = nonceOf(small.challenge(REALM, 'www'));
+    assert.deepEqual(await small.verify(request({ nonce: early, algorithm: 'MD5', nc: '00000001' }), REALM, 'www', lookup), { ok: true, username: 'alice' });
+    small.challenge(REALM, 'www');
+    small.challenge(REALM, 'www');
+    // its slot went to a later nonce: a replay of nc=1, or a new count, cannot be told apart any more
+    assert.deepEqual(await small.verify(request({ nonce: early, algorithm: 'MD5', nc: '00000001' }), REALM, 'www', lookup), { ok: false, reason: 'stale' });
+    assert.deepEqual(await small.verify(request({ nonce: early, algorithm: 'MD5', nc: '00000002' }), REALM, 'www', lookup), { ok: false, reason: 'stale' });
+  });
+
   test('a malformed nonce count fails', async () => {
     const { auth } = setup();
     const nonce = nonceOf(auth.challenge(REALM, 'www'));
@@ -354,7 +370,7 @@ describe('DigestAuthenticator.verify()', () => {
   });
 });
 
-describe('NonceService and NonceCounter', () => {
+describe('NonceService and NonceCountTable', () => {
   test('two services with the same key verify each other’s nonces; other keys do not', () => {
     const now = () => 1_700_000_000_000;
     const a = new NonceService('cluster secret', LIFETIME, now);
@@ -391,16 +407,21 @@ describe('NonceService and NonceCounter', () => {
     assert.equal(s.check(n), 'stale');
   });
 
-  test('NonceCounter: strictly increasing per nonce, remembered across one rotation', () => {
-    let t = 0;
-    const counter = new NonceCounter(LIFETIME, () => t);
-    assert.equal(counter.accept('n1', 1), true);
-    assert.equal(counter.accept('n1', 1), false);
-    assert.equal(counter.accept('n1', 3), true);
-    assert.equal(counter.accept('n1', 2), false);
-    assert.equal(counter.accept('n2', 1), true);
-    t += LIFETIME; // rotation: n1 moves to the previous generation and is still known
-    assert.equal(counter.accept('n1', 3), false);
-    assert.equal(counter.accept('n1', 4), true);
+  test('NonceCountTable: strictly increasing per nonce; a slot reused by a later nonce forgets the earlier one', () => {
+    const table = new NonceCountTable(4);
+    const first = table.reserve(0xdeadbeef);
+    assert.equal(table.accept(first, 0xdeadbeef, 1), 'ok');
+    assert.equal(table.accept(first, 0xdeadbeef, 1), 'replay');
+    assert.equal(table.accept(first, 0xdeadbeef, 3), 'ok');
+    assert.equal(table.accept(first, 0xdeadbeef, 2), 'replay');
+    assert.equal(table.accept(first, 0x12345678, 4), 'forgotten', 'another tag: not the nonce this slot was given to');
+    const second = table.reserve(7);
+    assert.equal(table.accept(second, 7, 1), 'ok', 'counts are per nonce');
+    for (let i = 0; i < 3; i++) table.reserve(100 + i);
+    // four more nonces in a table of four: the first one's slot is someone else's now
+    assert.equal(table.accept(first, 0xdeadbeef, 5), 'forgotten');
+    assert.equal(table.accept(second, 7, 2), 'ok');
+    assert.equal(table.accept(0xffff0000, 7, 1), 'forgotten', 'an index this table never gave out');
+    assert.throws(() => new NonceCountTable(1000), /power of two/);
   });
 });

@@ -2,7 +2,7 @@ import { timingSafeEqual } from 'node:crypto';
 import type { AuthHeader, SipRequest } from '../../sip/index.ts';
 import type { Subscriber } from '../../store/ports.ts';
 import { computeResponse, hashHex, type DigestAlgorithm } from './digest.ts';
-import { NonceCounter, NonceService } from './nonce.ts';
+import { NonceCountTable, NonceService } from './nonce.ts';
 
 export interface DigestAuthOptions {
   /** Algorithms offered in challenges, preferred first (RFC 8760 §2.4). */
@@ -10,6 +10,8 @@ export interface DigestAuthOptions {
   nonceLifetimeMs: number;
   /** HMAC key for nonces; shared by the nodes of a cluster. Random per process when absent. */
   nonceKey?: string | Buffer;
+  /** Slots of the nonce-count table (a power of two; 1 << 20 by default): the nonces whose counts are remembered. */
+  nonceCountSlots?: number;
   now?: () => number;
 }
 
@@ -32,12 +34,10 @@ const ALGORITHM_NAMES: Record<string, DigestAlgorithm> = { md5: 'MD5', 'sha-256'
  */
 export class DigestAuthenticator {
   private readonly nonces: NonceService;
-  private readonly counts: NonceCounter;
 
   constructor(private readonly options: DigestAuthOptions) {
     const now = options.now ?? Date.now;
-    this.nonces = new NonceService(options.nonceKey, options.nonceLifetimeMs, now);
-    this.counts = new NonceCounter(options.nonceLifetimeMs, now);
+    this.nonces = new NonceService(options.nonceKey, options.nonceLifetimeMs, now, new NonceCountTable(options.nonceCountSlots));
   }
 
   /** The challenge header(s) for a 401 or 407: one per algorithm offered (RFC 8760 §2.4). */
@@ -94,7 +94,12 @@ export class DigestAuthenticator {
     if (subscriber === undefined || !match) return { ok: false, reason: 'failed' };
     // A correct digest on an expired nonce: ask again with stale=true (RFC 7616 §3.3).
     if (nonceState === 'stale') return { ok: false, reason: 'stale' };
-    if (options.repeatAllowed !== true && !this.counts.accept(nonce, parseInt(qopInputs.nc, 16))) return { ok: false, reason: 'failed' };
+    if (options.repeatAllowed !== true) {
+      const count = this.nonces.acceptCount(nonce, parseInt(qopInputs.nc, 16));
+      if (count === 'replay') return { ok: false, reason: 'failed' };
+      // a right digest on a nonce whose counts this process cannot check: a fresh nonce, not a replay
+      if (count === 'forgotten') return { ok: false, reason: 'stale' };
+    }
     return { ok: true, username };
   }
 }
