@@ -19,8 +19,8 @@ export class ClientInviteTransaction extends ClientTransactionBase {
   private ackBytes: Buffer | null = null;
   private intervalA: number;
 
-  constructor(ctx: TransactionContext, key: string, request: SipRequest, branch: string, destination: Destination, handler: ClientTransactionHandler) {
-    super(ctx, key, request, branch, destination, handler);
+  constructor(ctx: TransactionContext, key: string, request: SipRequest, destination: Destination, handler: ClientTransactionHandler) {
+    super(ctx, key, request, destination, handler);
     this.intervalA = ctx.timers.T1;
   }
 

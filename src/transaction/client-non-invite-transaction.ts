@@ -13,8 +13,8 @@ export class ClientNonInviteTransaction extends ClientTransactionBase {
   state: ClientNonInviteState = 'trying';
   private intervalE: number;
 
-  constructor(ctx: TransactionContext, key: string, request: SipRequest, branch: string, destination: Destination, handler: ClientTransactionHandler) {
-    super(ctx, key, request, branch, destination, handler);
+  constructor(ctx: TransactionContext, key: string, request: SipRequest, destination: Destination, handler: ClientTransactionHandler) {
+    super(ctx, key, request, destination, handler);
     this.intervalE = ctx.timers.T1;
   }
 

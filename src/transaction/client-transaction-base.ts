@@ -3,6 +3,7 @@ import type { Destination, Flow } from '../transport/index.ts';
 import type { ClientTransactionHandle, ClientTransactionHandler } from './client-transaction.ts';
 import type { TransactionContext } from './context.ts';
 import { TimedTransaction } from './timed-transaction.ts';
+import { branchOfClientKey } from './transaction-key.ts';
 
 /**
  * What the INVITE and non-INVITE client transactions (RFC 3261 §17.1.1, §17.1.2) share: their
@@ -21,7 +22,6 @@ export abstract class ClientTransactionBase extends TimedTransaction implements 
     protected readonly ctx: TransactionContext,
     readonly key: string,
     request: SipRequest,
-    readonly branch: string,
     /**
      * Where the request goes. Once it is sent: the flow it took (one shared object per UDP peer),
      * so that the Destination made for this request is not kept for the 64*T1 the transaction lingers.
@@ -31,6 +31,11 @@ export abstract class ClientTransactionBase extends TimedTransaction implements 
   ) {
     super(ctx.wheel);
     this.held = request;
+  }
+
+  /** The branch of the request's Via: read from the key (clientKey), not kept a second time for the 64*T1 the transaction lingers. */
+  get branch(): string {
+    return branchOfClientKey(this.key);
   }
 
   /** The request, until a final response arrived (CANCEL and ACK need it before that). */

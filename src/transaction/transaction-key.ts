@@ -30,6 +30,11 @@ export function clientKey(branch: string, method: string): string {
   return [branch, method].join('\u0000');
 }
 
+/** The branch a client key was made of. */
+export function branchOfClientKey(key: string): string {
+  return key.slice(0, key.lastIndexOf('\u0000'));
+}
+
 export function clientKeyOfResponse(response: SipResponse): string | undefined {
   const branch = response.via.branch;
   return branch === undefined ? undefined : clientKey(branch, response.cseq.method);

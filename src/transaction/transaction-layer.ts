@@ -96,12 +96,12 @@ export class TransactionLayer implements TransactionContext {
     if (request.method === 'ACK') throw new Error('ACK is sent without a transaction (sendAck)');
     const key = clientKey(branch, request.method);
     if (request.method === 'INVITE') {
-      const tx = new ClientInviteTransaction(this, key, request, branch, destination, handler);
+      const tx = new ClientInviteTransaction(this, key, request, destination, handler);
       this.client.set(key, tx);
       tx.start();
       return tx;
     }
-    const tx = new ClientNonInviteTransaction(this, key, request, branch, destination, handler);
+    const tx = new ClientNonInviteTransaction(this, key, request, destination, handler);
     this.client.set(key, tx);
     tx.start(false);
     return tx;
@@ -124,7 +124,7 @@ export class TransactionLayer implements TransactionContext {
     fields.push(new HeaderField('Content-Length', 'content-length', '0'));
     const cancel = new SipRequest('CANCEL', inv.uriString, fields);
     const key = clientKey(invite.branch, 'CANCEL');
-    const tx = new ClientNonInviteTransaction(this, key, cancel, invite.branch, invite.flow ?? invite.destination, handler);
+    const tx = new ClientNonInviteTransaction(this, key, cancel, invite.flow ?? invite.destination, handler);
     this.client.set(key, tx);
     tx.start(true);
     return tx;
