@@ -1,4 +1,3 @@
-import cluster from 'node:cluster';
 import os from 'node:os';
 import { join } from 'node:path';
 import { warmUpCodec } from './sip/index.ts';
@@ -77,10 +76,14 @@ export interface ServerConfig {
   /**
    * Before opening the real listeners, carry a few hundred registrations, calls and OPTIONS through
    * a private server (src/rehearsal.ts), so that the whole request path is optimized when traffic
-   * comes (default false; `sipline start` and the benchmark server turn it on). Not in worker
-   * processes (see startServer).
+   * comes (default false; `sipline start` and the benchmark server turn it on).
    */
   rehearsal?: boolean;
+  /**
+   * @internal UDP sockets of this process alone (the rehearsal's private server): in a worker
+   * process they are otherwise shared through the cluster primary by address and port.
+   */
+  privateSockets?: boolean;
   logLevel?: LogLevel;
   logger?: Logger;
 }
@@ -126,6 +129,8 @@ async function startRehearsalServer(domain: string, username: string, password: 
     domains: [{ name: domain }],
     store,
     script: rehearsalScript,
+    // in a worker, a socket on 127.0.0.1:0 would otherwise be shared with every other worker's
+    privateSockets: true,
     logLevel: 'silent',
     // one source sends it everything: a flood by design
     security: { flood: { requests: 0 } },
@@ -135,13 +140,10 @@ async function startRehearsalServer(domain: string, username: string, password: 
 /** The composition root: the only place that picks concrete adapters and wires the layers. */
 export async function startServer(config: ServerConfig): Promise<RunningServer> {
   const logger = config.logger ?? createLogger({ level: config.logLevel ?? 'info' });
-  // not in a worker process: node:cluster shares a worker's UDP sockets through the primary by
-  // address and port, so two workers' private servers on 127.0.0.1:0 (and a real listener asked for
-  // port 0) would be handed one socket, and one worker's rehearsal would reach another's server
-  const rehearsed = config.rehearsal === true && !cluster.isWorker;
+  const rehearsed = config.rehearsal === true;
   if (rehearsed) {
     const result = await rehearse(startRehearsalServer);
-    logger.info({ completed: result.completed, planned: result.planned, ms: result.ms }, 'start-up rehearsal done');
+    logger.info({ completed: result.completed, failed: result.failed, planned: result.planned, ms: result.ms }, 'start-up rehearsal done');
   }
   const counters = new Counters();
   const dataPath = config.store ? null : storePath(config.dataDir ?? 'data');
@@ -169,6 +171,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
     tcpIdleTimeoutMs: limits.idleTimeoutSec === undefined ? undefined : limits.idleTimeoutSec * 1000,
     messageTimeoutMs: limits.messageTimeoutSec === undefined ? undefined : limits.messageTimeoutSec * 1000,
     workers: worker?.transportHooks(),
+    exclusiveUdp: config.privateSockets,
     startHeld: true,
   });
   worker?.attachTransport(transport);

@@ -36,6 +36,8 @@ export const DEFAULT_REHEARSAL: RehearsalPlan = { registrations: 400, calls: 400
 
 export interface RehearsalResult {
   completed: number;
+  /** Completed flows that did not end as they should (a registration not accepted, a call not answered): a private server that misbehaves. */
+  failed: number;
   planned: number;
   ms: number;
 }
@@ -51,7 +53,7 @@ export async function rehearse(start: StartRehearsalServer, plan: RehearsalPlan 
   const port = server.listeners.find((l) => l.protocol === 'udp')?.port;
   const ua = dgram.createSocket('udp4');
   try {
-    if (port === undefined) return { completed: 0, planned: 0, ms: Date.now() - begun };
+    if (port === undefined) return { completed: 0, failed: 0, planned: 0, ms: Date.now() - begun };
     await new Promise<void>((resolve, reject) => {
       ua.once('error', reject);
       // exclusive: never a socket shared through a cluster primary
@@ -59,7 +61,7 @@ export async function rehearse(start: StartRehearsalServer, plan: RehearsalPlan 
     });
     const agent = new RehearsalAgent(ua, port, password, plan);
     const completed = await agent.run();
-    return { completed, planned: plan.registrations + plan.calls + plan.options, ms: Date.now() - begun };
+    return { completed, failed: agent.failed, planned: plan.registrations + plan.calls + plan.options, ms: Date.now() - begun };
   } finally {
     ua.close();
     await server.stop();
@@ -74,6 +76,7 @@ class RehearsalAgent {
   private readonly queue: Flow[] = [];
   private inFlight = 0;
   private completed = 0;
+  failed = 0;
   private done: () => void = () => {};
 
   constructor(
@@ -123,9 +126,10 @@ class RehearsalAgent {
     if (this.inFlight === 0 && this.queue.length === 0) this.done();
   }
 
-  private finish(): void {
+  private finish(succeeded: boolean): void {
     this.inFlight--;
     this.completed++;
+    if (!succeeded) this.failed++;
     this.next();
   }
 
@@ -195,12 +199,12 @@ class RehearsalAgent {
     const status = message.status;
     if (kind === 'r') {
       if (status === 401 && message.cseq.seq === 1) this.register(id, 2, this.credentials(message));
-      else if (status >= 200) this.finish();
+      else if (status >= 200) this.finish(status === 200);
     } else if (kind === 'c') {
       if (status === 200) this.hangUp(message);
-      else if (status >= 300) this.finish();
+      else if (status >= 300) this.finish(false);
     } else if (kind === 'b' || kind === 'o') {
-      if (status >= 200) this.finish();
+      if (status >= 200) this.finish(status === 200);
     }
   }
 

@@ -94,8 +94,7 @@ async function startSingle(config: ServerConfig, ctx: Context, logger: Logger, o
     },
   );
   try {
-    // the rehearsal optimizes the request path before the real listeners open (src/rehearsal.ts);
-    // worker processes cannot run it (see startServer)
+    // the rehearsal optimizes the request path before the real listeners open (src/rehearsal.ts)
     server = await startServer({ ...config, rehearsal: config.rehearsal ?? true });
   } catch (err) {
     signals.abandon();
@@ -156,7 +155,8 @@ async function startWorker(config: ServerConfig, ctx: Context, logger: Logger): 
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => {});
   let server: RunningServer;
   try {
-    server = await startServer(config);
+    // each worker rehearses on sockets of its own before it serves (src/rehearsal.ts)
+    server = await startServer({ ...config, rehearsal: config.rehearsal ?? true });
   } catch (err) {
     const reason = (err as Error).message;
     logger.fatal({ err: reason, worker: config.worker?.index }, 'cannot start');

@@ -53,6 +53,8 @@ export interface TransportOptions {
   tcpIdleTimeoutMs?: number;
   tcpConnectTimeoutMs?: number;
   udpReceiveBufferSize?: number;
+  /** UDP sockets of this process alone, never shared through a cluster primary (UdpListenerOptions.exclusive). */
+  exclusiveUdp?: boolean;
   /** Path MTU; requests within 200 octets of it go over TCP (RFC 3261 §18.1.1). */
   mtu?: number;
   /** Certificates and verification for `tls` and `wss` listeners and outgoing TLS connections. */
@@ -162,7 +164,7 @@ export class TransportLayer {
         const index = this.udp.length;
         const l = new UdpListener(
           // 256 KB (the kernel reports twice that), as Kamailio asks for: absorbs bursts of a few ms
-          { host: spec.host, port: spec.port, receiveBufferSize: this.options.udpReceiveBufferSize ?? 262_144 },
+          { host: spec.host, port: spec.port, receiveBufferSize: this.options.udpReceiveBufferSize ?? 262_144, exclusive: this.options.exclusiveUdp },
           (data, flow) => this.receiveDatagram(data, flow, index),
           onError,
         );

@@ -8,6 +8,11 @@ export interface UdpListenerOptions {
   port: number;
   /** SO_RCVBUF; a larger buffer absorbs bursts at high rates. */
   receiveBufferSize?: number;
+  /**
+   * A socket of this process alone: in a node:cluster worker, a socket is otherwise shared through
+   * the primary by address and port (so two workers asking for port 0 would get one socket).
+   */
+  exclusive?: boolean;
 }
 
 /**
@@ -54,7 +59,7 @@ export class UdpListener {
     return new Promise((resolve, reject) => {
       const fail = (err: Error) => reject(err);
       this.socket.once('error', fail);
-      this.socket.bind(this.options.port, this.options.host, () => {
+      this.socket.bind({ port: this.options.port, address: this.options.host, exclusive: this.options.exclusive === true }, () => {
         this.socket.off('error', fail);
         this.boundPort = this.socket.address().port;
         resolve();
