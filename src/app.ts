@@ -121,9 +121,9 @@ function resolveScript(script: string | RoutingScript | undefined): Promise<Rout
  * The private server of the rehearsal: loopback UDP, an in-memory store with its one user, the
  * default script with stateless answers to some pings (src/routing/rehearsal-script.ts), silent.
  */
-async function startRehearsalServer(domain: string, username: string, password: string): Promise<RunningServer> {
+async function startRehearsalServer(domain: string, usernames: string[], password: string): Promise<RunningServer> {
   const store = new MemoryStore();
-  await store.putSubscriber({ username, domain, ha1Md5: computeHa1('MD5', username, domain, password), ha1Sha256: computeHa1('SHA-256', username, domain, password) });
+  await store.importSubscribers(usernames.map((username) => ({ username, domain, ha1Md5: computeHa1('MD5', username, domain, password), ha1Sha256: computeHa1('SHA-256', username, domain, password) })));
   return startServer({
     listen: [{ protocol: 'udp', host: '127.0.0.1', port: 0 }],
     domains: [{ name: domain }],

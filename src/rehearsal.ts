@@ -19,11 +19,17 @@ export interface RehearsalServer {
   stop(): Promise<void>;
 }
 
-/** Starts the private server on 127.0.0.1:0 (UDP) for `domain`, with `username`/`password` provisioned. */
-export type StartRehearsalServer = (domain: string, username: string, password: string) => Promise<RehearsalServer>;
+/** Starts the private server on 127.0.0.1:0 (UDP) for `domain`, with each of `usernames` provisioned with `password`. */
+export type StartRehearsalServer = (domain: string, usernames: string[], password: string) => Promise<RehearsalServer>;
 
 export interface RehearsalPlan {
   registrations: number;
+  /**
+   * Distinct users the registrations are spread over: the first registration of each adds a
+   * binding, the others refresh it, and a real server meets both (thousands of phones registering
+   * after a restart add bindings at first).
+   */
+  users: number;
   calls: number;
   options: number;
   /** Flows in progress at once. */
@@ -32,7 +38,7 @@ export interface RehearsalPlan {
   timeoutMs: number;
 }
 
-export const DEFAULT_REHEARSAL: RehearsalPlan = { registrations: 400, calls: 400, options: 1500, window: 32, timeoutMs: 5_000 };
+export const DEFAULT_REHEARSAL: RehearsalPlan = { registrations: 400, users: 200, calls: 400, options: 1500, window: 32, timeoutMs: 5_000 };
 
 export interface RehearsalResult {
   completed: number;
@@ -44,12 +50,20 @@ export interface RehearsalResult {
 
 const DOMAIN = 'rehearsal.invalid';
 const USER = 'rehearsal';
+
+/** The i-th rehearsal user; the first is the callee of the calls. */
+function userName(i: number): string {
+  return `${USER}${i}`;
+}
+
+const CALLEE = userName(0);
 const SDP = 'v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 9 RTP/AVP 0\r\n';
 
 export async function rehearse(start: StartRehearsalServer, plan: RehearsalPlan = DEFAULT_REHEARSAL): Promise<RehearsalResult> {
   const begun = Date.now();
   const password = randomBytes(12).toString('hex');
-  const server = await start(DOMAIN, USER, password);
+  const users = Array.from({ length: Math.max(1, plan.users) }, (_, i) => userName(i));
+  const server = await start(DOMAIN, users, password);
   const port = server.listeners.find((l) => l.protocol === 'udp')?.port;
   const ua = dgram.createSocket('udp4');
   try {
@@ -143,15 +157,16 @@ class RehearsalAgent {
   }
 
   private register(id: number, cseq: number, authorization: string | undefined): void {
+    const user = this.userOf(id);
     const lines = [
       `REGISTER sip:${DOMAIN} SIP/2.0`,
       this.via(`r${id}.${cseq}`),
       'Max-Forwards: 70',
-      `From: <sip:${USER}@${DOMAIN}>;tag=r${id}`,
-      `To: <sip:${USER}@${DOMAIN}>`,
+      `From: <sip:${user}@${DOMAIN}>;tag=r${id}`,
+      `To: <sip:${user}@${DOMAIN}>`,
       `Call-ID: r${id}@rehearsal`,
       `CSeq: ${cseq} REGISTER`,
-      `Contact: <sip:${USER}@127.0.0.1:${this.uaPort}>`,
+      `Contact: <sip:${user}@127.0.0.1:${this.uaPort}>`,
       'Expires: 3600',
     ];
     if (authorization !== undefined) lines.push(`Authorization: ${authorization}`);
@@ -161,11 +176,11 @@ class RehearsalAgent {
   private invite(id: number): void {
     this.send(
       [
-        `INVITE sip:${USER}@${DOMAIN} SIP/2.0`,
+        `INVITE sip:${CALLEE}@${DOMAIN} SIP/2.0`,
         this.via(`c${id}`),
         'Max-Forwards: 70',
         `From: <sip:caller@elsewhere.invalid>;tag=c${id}`,
-        `To: <sip:${USER}@${DOMAIN}>`,
+        `To: <sip:${CALLEE}@${DOMAIN}>`,
         `Call-ID: c${id}@rehearsal`,
         'CSeq: 1 INVITE',
         `Contact: <sip:caller@127.0.0.1:${this.uaPort}>`,
@@ -180,7 +195,7 @@ class RehearsalAgent {
       `OPTIONS sip:${DOMAIN} SIP/2.0`,
       this.via(`o${id}`),
       'Max-Forwards: 70',
-      `From: <sip:${USER}@${DOMAIN}>;tag=o${id}`,
+      `From: <sip:${CALLEE}@${DOMAIN}>;tag=o${id}`,
       `To: <sip:${DOMAIN}>`,
       // every other ping marked for a stateless answer (src/routing/rehearsal-script.ts)
       `Call-ID: ${id % 2 === 0 ? STATELESS_CALL_ID_MARK : 'o'}${id}@rehearsal`,
@@ -198,7 +213,7 @@ class RehearsalAgent {
     const id = Number(branch.slice('z9hG4bK-'.length + 1).split('.')[0]);
     const status = message.status;
     if (kind === 'r') {
-      if (status === 401 && message.cseq.seq === 1) this.register(id, 2, this.credentials(message));
+      if (status === 401 && message.cseq.seq === 1) this.register(id, 2, this.credentials(message, this.userOf(id)));
       else if (status >= 200) this.finish(status === 200);
     } else if (kind === 'c') {
       if (status === 200) this.hangUp(message);
@@ -208,22 +223,27 @@ class RehearsalAgent {
     }
   }
 
-  private credentials(challenge: SipResponse): string {
+  /** Registration i's user: the first registrations add every user's binding, the rest refresh them. */
+  private userOf(id: number): string {
+    return userName(id % Math.max(1, this.plan.users));
+  }
+
+  private credentials(challenge: SipResponse, user: string): string {
     const c = challenge.authHeaders('www-authenticate')[0];
     const param = (name: string) => c?.params.get(name) ?? '';
     const realm = param('realm');
     const nonce = param('nonce');
     const uri = `sip:${DOMAIN}`;
-    const ha1 = computeHa1('MD5', USER, realm, this.password);
+    const ha1 = computeHa1('MD5', user, realm, this.password);
     const cnonce = 'rehearsal';
     const response = computeResponse({ algorithm: 'MD5', ha1, method: 'REGISTER', uri, nonce, qop: { nc: '00000001', cnonce } });
-    return `Digest username="${USER}", realm="${realm}", nonce="${nonce}", uri="${uri}", response="${response}", algorithm=MD5, qop=auth, nc=00000001, cnonce="${cnonce}"`;
+    return `Digest username="${user}", realm="${realm}", nonce="${nonce}", uri="${uri}", response="${response}", algorithm=MD5, qop=auth, nc=00000001, cnonce="${cnonce}"`;
   }
 
   /** The caller's side after the 2xx: ACK and BYE along the Record-Route. */
   private hangUp(ok: SipResponse): void {
     const route = ok.getAll('record-route');
-    const target = ok.contacts.contacts[0]?.uri.toString() ?? `sip:${USER}@127.0.0.1:${this.uaPort}`;
+    const target = ok.contacts.contacts[0]?.uri.toString() ?? `sip:${CALLEE}@127.0.0.1:${this.uaPort}`;
     const id = ok.callId.slice(1, ok.callId.indexOf('@'));
     const common = (method: string, cseq: number, branch: string) => [
       `${method} ${target} SIP/2.0`,
@@ -250,7 +270,7 @@ class RehearsalAgent {
       this.send([`SIP/2.0 ${status}`, ...vias, ...rr, `From: ${request.get('from')}`, `To: ${toTagged}`, `Call-ID: ${request.callId}`, `CSeq: ${request.get('cseq')}`, ...extra], body, port);
     if (request.method === 'INVITE') {
       answer('180 Ringing');
-      answer('200 OK', [`Contact: <sip:${USER}@127.0.0.1:${this.uaPort}>`, 'Content-Type: application/sdp'], SDP);
+      answer('200 OK', [`Contact: <sip:${CALLEE}@127.0.0.1:${this.uaPort}>`, 'Content-Type: application/sdp'], SDP);
     } else {
       answer('200 OK');
     }

@@ -28,9 +28,9 @@ test('every planned registration, call and OPTIONS completes through the private
     },
   };
   const result = await rehearse(
-    async (domain, username, password) => {
+    async (domain, usernames, password) => {
       const store = new MemoryStore();
-      await store.putSubscriber({ username, domain, ha1Md5: computeHa1('MD5', username, domain, password), ha1Sha256: computeHa1('SHA-256', username, domain, password) });
+      await store.importSubscribers(usernames.map((username) => ({ username, domain, ha1Md5: computeHa1('MD5', username, domain, password), ha1Sha256: computeHa1('SHA-256', username, domain, password) })));
       const server = await startServer({ listen: [{ protocol: 'udp', host: '127.0.0.1', port: 0 }], domains: [{ name: domain }], store, script: watched, logLevel: 'silent', warmUp: false, security: { flood: { requests: 0 } } });
       privatePort = server.listeners[0].port;
       return {
@@ -38,13 +38,14 @@ test('every planned registration, call and OPTIONS completes through the private
         stop: async () => {
           // what the rehearsal did, seen by the server that carried it
           assert.equal(server.counters.get('transaction.server_timeout'), 0);
+          assert.equal(server.location.size, 10, 'the registrations added a binding for each of the ten users, then refreshed them');
           assert.ok(server.counters.get('transport.udp.received') >= 30 * 2 + 20 * 6 + 50, 'two REGISTERs per registration, six datagrams in per call, one per OPTIONS');
           await server.stop();
           stopped = true;
         },
       };
     },
-    { registrations: 30, calls: 20, options: 50, window: 8, timeoutMs: 10_000 },
+    { registrations: 30, users: 10, calls: 20, options: 50, window: 8, timeoutMs: 10_000 },
   );
   assert.deepEqual({ completed: result.completed, failed: result.failed, planned: result.planned }, { completed: 100, failed: 0, planned: 100 });
   assert.ok(privatePort > 0);
