@@ -58,7 +58,7 @@ let keepSlabUsed = 0;
 
 /**
  * A copy of a string that shares nothing with it, for values read from a message and kept long (a
- * nonce in the replay table, a binding's Call-ID). V8 makes a substring of 13 or more characters a
+ * binding's Call-ID, AOR or contact). V8 makes a substring of 13 or more characters a
  * slice of its parent, so such a value would keep the whole message text alive with it: a few
  * hundred bytes per entry for the garbage collector to copy and promote.
  */
