@@ -118,7 +118,7 @@ function resolveScript(script: string | RoutingScript | undefined): Promise<Rout
 }
 
 /**
- * The private server of the rehearsal: loopback UDP, an in-memory store with its one user, the
+ * The private server of the rehearsal: loopback UDP, an in-memory store with its users, the
  * default script with stateless answers to some pings (src/routing/rehearsal-script.ts), silent.
  */
 async function startRehearsalServer(domain: string, usernames: string[], password: string): Promise<RunningServer> {
