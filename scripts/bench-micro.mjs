@@ -8,7 +8,6 @@
 // Kamailio): a figure to compare two builds of the same code. Each workload runs in a child
 // process with --trace-gc-nvp, after a warm-up of the same size.
 import { spawnSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import dgram from 'node:dgram';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
@@ -77,7 +76,7 @@ async function child(workload, ops) {
   const dist = pathToFileURL(`${repo}dist-bench/`).href;
   const { startServer } = await import(`${dist}src/app.js`);
   const { MemoryStore } = await import(`${dist}src/store/index.js`);
-  const { computeHa1 } = await import(`${dist}src/services/auth/index.js`);
+  const { computeHa1, computeResponse } = await import(`${dist}src/services/auth/index.js`);
   const store = new MemoryStore();
   await store.putDomain({ name: DOMAIN, realm: DOMAIN, aliases: [] });
   const users = [];
@@ -98,7 +97,9 @@ async function child(workload, ops) {
   const socket = created[created.length - 1];
   const sent = [];
   socket.send = (bytes, port) => void sent.push([bytes, port]);
-  const peer = new Peer(socket, sent, server.listeners[0].port);
+  const peer = new Peer(socket, sent, (user, nonce) =>
+    computeResponse({ algorithm: 'MD5', ha1: computeHa1('MD5', user, DOMAIN, password(user)), method: 'REGISTER', uri: `sip:${DOMAIN}`, nonce, qop: { nc: '00000001', cnonce: 'c0ffee' } }),
+  );
   const run = { register: (n, base) => peer.registrations(n, base), call: (n, base) => peer.calls(n, base), options: (n, base) => peer.options(n, base) }[workload];
   if (workload === 'call') await peer.registerCallee();
   await run(ops, 0);
@@ -124,7 +125,6 @@ function password(user) {
   return `pw-${user}`;
 }
 
-const md5 = (text) => createHash('md5').update(text).digest('hex');
 const header = (text, name) => new RegExp(`^${name}: (.*)$`, 'mi').exec(text)?.[1] ?? '';
 const headers = (text, name) => [...text.matchAll(new RegExp(`^${name}: (.*)$`, 'gmi'))].map((m) => `${name}: ${m[1]}`).join('\r\n');
 const SDP = 'v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 6000 RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n';
@@ -132,10 +132,11 @@ const BATCH = 25;
 
 /** The SIPp side of the harness's scenarios: caller (7001) and callee (7101), as datagrams handed to the server. */
 class Peer {
-  constructor(socket, sent, port) {
+  /** `digest(user, nonce)`: the client's response for a REGISTER challenge (the project's own digest code). */
+  constructor(socket, sent, digest) {
     this.socket = socket;
     this.sent = sent;
-    this.port = port;
+    this.digest = digest;
     this.caller = { address: '127.0.0.1', family: 'IPv4', port: 7001, size: 0 };
     this.callee = { address: '127.0.0.1', family: 'IPv4', port: 7101, size: 0 };
   }
@@ -172,7 +173,7 @@ class Peer {
 
   credentials(user, challenge) {
     const nonce = /nonce="([^"]+)"/.exec(challenge)?.[1] ?? '';
-    const response = md5(`${md5(`${user}:${DOMAIN}:${password(user)}`)}:${nonce}:00000001:c0ffee:auth:${md5(`REGISTER:sip:${DOMAIN}`)}`);
+    const response = this.digest(user, nonce);
     return `Digest username="${user}", realm="${DOMAIN}", nonce="${nonce}", uri="sip:${DOMAIN}", response="${response}", algorithm=MD5, qop=auth, nc=00000001, cnonce="c0ffee"`;
   }
 

@@ -1,19 +1,4 @@
 /**
- * A copy of bytes kept long (a final response for retransmissions, an ACK), packed with other kept
- * bytes into a shared slab. Small Buffers are slices of Node's 8 KB pool, shared with whatever else
- * was allocated at the time, and one kept slice would pin the whole pool block; a Buffer of its own
- * per response costs an ArrayBuffer and a malloc'd store that every scavenge has to track (at a few
- * thousand lingering transactions per second, a large share of the collector's work). A slab
- * holds only kept bytes, and bytes kept at about the same time are released at about the same time
- * (transactions leave the linger queue in order), so a slab is freed soon after its last user.
- */
-export function keepBytes(bytes: Buffer): Buffer {
-  const holder = { keptSlab: null, keptStart: 0, keptEnd: 0 };
-  keepBytesIn(holder, bytes);
-  return keptBytes(holder) as Buffer;
-}
-
-/**
  * Where keepBytesIn() put a copy: fields of the object that keeps it (a lingering transaction), so
  * that not even a Buffer view is made per copy until the bytes are sent again (rarely).
  */
@@ -23,7 +8,15 @@ export interface KeptBytesHolder {
   keptEnd: number;
 }
 
-/** keepBytes() into the holder's fields. */
+/**
+ * Copies bytes kept long (a final response for retransmissions, an ACK) into a shared slab, where
+ * the holder's fields find them. Small Buffers are slices of Node's 8 KB pool, shared with whatever else
+ * was allocated at the time, and one kept slice would pin the whole pool block; a Buffer of its own
+ * per response costs an ArrayBuffer and a malloc'd store that every scavenge has to track (at a few
+ * thousand lingering transactions per second, a large share of the collector's work). A slab
+ * holds only kept bytes, and bytes kept at about the same time are released at about the same time
+ * (transactions leave the linger queue in order), so a slab is freed soon after its last user.
+ */
 export function keepBytesIn(holder: KeptBytesHolder, bytes: Buffer): void {
   const n = bytes.length;
   if (n > KEEP_SLAB_SIZE >>> 3) {

@@ -1,4 +1,4 @@
-import { keepBytes } from '../shared/index.ts';
+import { keepBytesIn, keptBytes, type KeptBytesHolder } from '../shared/index.ts';
 import { HeaderField, SipRequest, type SipResponse } from '../sip/index.ts';
 import { isReliable, type Destination } from '../transport/index.ts';
 import { ClientTransactionBase } from './client-transaction-base.ts';
@@ -13,10 +13,13 @@ export type ClientInviteState = 'calling' | 'proceeding' | 'accepted' | 'complet
  * Accepted, where further 2xx (retransmissions, other forks) still reach the TU until Timer M;
  * a 3xx-6xx is acknowledged here (§17.1.1.3) and its retransmissions are absorbed until Timer D.
  */
-export class ClientInviteTransaction extends ClientTransactionBase {
+export class ClientInviteTransaction extends ClientTransactionBase implements KeptBytesHolder {
   readonly isInvite = true;
   state: ClientInviteState = 'calling';
-  private ackBytes: Buffer | null = null;
+  /** The ACK for a non-2xx final response (§17.1.1.3), sent again for each retransmission of it: in a shared slab (keepBytesIn). */
+  keptSlab: Buffer | null = null;
+  keptStart = 0;
+  keptEnd = 0;
   private intervalA: number;
 
   constructor(ctx: TransactionContext, key: string, request: SipRequest, destination: Destination, handler: ClientTransactionHandler) {
@@ -71,10 +74,12 @@ export class ClientInviteTransaction extends ClientTransactionBase {
       case 'accepted':
         if (status >= 200 && status < 300) this.handler.onResponse(response, this);
         break;
-      case 'completed':
+      case 'completed': {
         // a retransmitted final response: acknowledge it again, do not pass it up
-        if (status >= 300 && this.ackBytes !== null && this.flow !== undefined) this.ctx.transport.sendBytes(this.ackBytes, this.flow);
+        const ack = status >= 300 ? keptBytes(this) : null;
+        if (ack !== null && this.flow !== undefined) this.ctx.transport.sendBytes(ack, this.flow);
         break;
+      }
     }
   }
 
@@ -118,8 +123,8 @@ export class ClientInviteTransaction extends ClientTransactionBase {
     }
     fields.push(new HeaderField('Content-Length', 'content-length', '0'));
     const ack = new SipRequest('ACK', inv.uriString, fields);
-    this.ackBytes = keepBytes(ack.toBuffer());
-    this.ctx.transport.sendBytes(this.ackBytes, this.flow);
+    keepBytesIn(this, ack.toBuffer());
+    this.ctx.transport.sendBytes(keptBytes(this) as Buffer, this.flow);
   }
 
   private transportError(): void {
