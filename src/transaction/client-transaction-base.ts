@@ -55,7 +55,7 @@ export abstract class ClientTransactionBase extends TimedTransaction implements 
     if (this.state === 'terminated') return;
     this.state = 'terminated';
     this.cancelTimers();
-    this.ctx.forget(this.key, false);
+    this.ctx.forget(this, false);
   }
 
   /**

@@ -14,8 +14,14 @@ export interface TransactionContext {
    * retransmissions until then (Timers D, I, J, K, L, M). It arms no timer of its own for that.
    */
   linger(transaction: Lingering, ms: number): void;
-  /** Removes a transaction from the matching tables. */
-  forget(key: string, server: boolean): void;
+  /** Removes a transaction from the matching tables (if it is still the one held under its key). */
+  forget(transaction: { readonly key: string }, server: boolean): void;
+  /**
+   * A non-INVITE server transaction on an unreliable transport sent its final response: for `ms`
+   * (Timer J) the layer answers retransmissions of the request with `response` sent along `route`,
+   * and the transaction object itself is let go (CompletedTransactionTable).
+   */
+  complete(transaction: { readonly key: string }, response: Buffer, route: Flow, ms: number): void;
   /** A server transaction ended without the ACK or response it waited for. */
   serverFailed(kind: 'timeout' | 'transport', request: SipRequest | undefined, flow: Flow): void;
 }

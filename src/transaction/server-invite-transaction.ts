@@ -122,7 +122,7 @@ export class ServerInviteTransaction extends TimedTransaction implements ServerT
     if (this.state === 'terminated') return;
     this.state = 'terminated';
     this.cancelTimers();
-    this.ctx.forget(this.key, true);
+    this.ctx.forget(this, true);
   }
 
   private send(response: SipResponse): void {

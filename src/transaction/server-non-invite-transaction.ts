@@ -1,4 +1,3 @@
-import { keepBytesIn, keptBytes, type KeptBytesHolder } from '../shared/index.ts';
 import type { SipRequest, SipResponse } from '../sip/index.ts';
 import { isReliable, type Destination, type Flow } from '../transport/index.ts';
 import type { ServerTransactionHandle, TransactionContext } from './context.ts';
@@ -7,20 +6,11 @@ import { lingerMs } from './timers.ts';
 export type ServerNonInviteState = 'trying' | 'proceeding' | 'completed' | 'terminated';
 
 /** The non-INVITE server transaction of RFC 3261 §17.2.2 (Figure 8). */
-export class ServerNonInviteTransaction implements ServerTransactionHandle, KeptBytesHolder {
+export class ServerNonInviteTransaction implements ServerTransactionHandle {
   readonly isInvite = false;
   state: ServerNonInviteState = 'trying';
   finalStatus = 0;
   private lastResponse: SipResponse | null = null;
-  /**
-   * In Completed only the final response's bytes and where they go are kept: the request and
-   * response objects (with their parsed headers) are released, so the 64*T1 that the transaction
-   * lingers to absorb retransmissions costs a few hundred bytes instead of kilobytes. The bytes
-   * sit in a shared slab (keepBytesIn), found by these three fields.
-   */
-  keptSlab: Buffer | null = null;
-  keptStart = 0;
-  keptEnd = 0;
   private finalRoute: Flow | Destination | undefined;
   private held: SipRequest | null;
 
@@ -43,12 +33,13 @@ export class ServerNonInviteTransaction implements ServerTransactionHandle, Kept
     return this.state === 'terminated';
   }
 
-  /** A retransmission of the request (§17.2.2): absorbed in Trying, answered with the last response otherwise. */
+  /**
+   * A retransmission of the request (§17.2.2): absorbed in Trying, answered with the last
+   * provisional response in Proceeding. (In Completed over UDP the layer's
+   * CompletedTransactionTable answers it; over a reliable transport Completed ends at once.)
+   */
   receiveRequest(): void {
-    const finalBytes = this.state === 'completed' ? keptBytes(this) : null;
-    if (finalBytes !== null && this.finalRoute !== undefined) {
-      this.ctx.transport.sendBytes(finalBytes, this.finalRoute, () => this.transportError());
-    } else if (this.state === 'proceeding' && this.lastResponse !== null) this.send(this.lastResponse);
+    if (this.state === 'proceeding' && this.lastResponse !== null) this.send(this.lastResponse);
   }
 
   respond(response: SipResponse): void {
@@ -64,18 +55,19 @@ export class ServerNonInviteTransaction implements ServerTransactionHandle, Kept
     this.finalRoute = this.send(response);
     // a failed send has already terminated the transaction (§17.2.4): arm no Timer J
     if (this.terminated) return;
-    keepBytesIn(this, response.toBuffer());
     this.lastResponse = null;
     this.held = null;
-    // Timer J: 64*T1 for unreliable transports, zero for reliable ones
+    // Timer J: 64*T1 for unreliable transports, zero for reliable ones. Over UDP the layer keeps
+    // only the final response's bytes for that time (CompletedTransactionTable): this object is
+    // released, as the request and response objects are.
     if (isReliable(this.flow.protocol)) this.terminate();
-    else this.ctx.linger(this, lingerMs(this.ctx.timers, 64 * this.ctx.timers.T1));
+    else this.ctx.complete(this, response.toBuffer(), this.finalRoute as Flow, lingerMs(this.ctx.timers, 64 * this.ctx.timers.T1));
   }
 
   terminate(): void {
     if (this.state === 'terminated') return;
     this.state = 'terminated';
-    this.ctx.forget(this.key, true);
+    this.ctx.forget(this, true);
   }
 
   private send(response: SipResponse): Flow | Destination | undefined {

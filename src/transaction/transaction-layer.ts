@@ -7,6 +7,8 @@ import type { ClientTransactionHandle, ClientTransactionHandler } from './client
 import type { ServerTransactionHandle, TransactionContext } from './context.ts';
 import { ServerInviteTransaction } from './server-invite-transaction.ts';
 import { ServerNonInviteTransaction } from './server-non-invite-transaction.ts';
+import { CompletedTransactionTable } from './completed-transaction-table.ts';
+import { hashKey, TransactionTable } from './transaction-table.ts';
 import { LingerQueue, type Lingering } from './linger-queue.ts';
 import { DEFAULT_TIMERS, type TimerConfig } from './timers.ts';
 import { clientKey, clientKeyOfResponse, hasMagicCookie, serverKey } from './transaction-key.ts';
@@ -49,11 +51,12 @@ export class TransactionLayer implements TransactionContext {
   readonly wheel: TimerWheel;
   readonly timers: TimerConfig;
   readonly counters: Counters;
-  private readonly server = new Map<string, ServerTransaction>();
-  private readonly client = new Map<string, ClientTransaction>();
+  private readonly server = new TransactionTable<ServerTransaction>();
+  private readonly client = new TransactionTable<ClientTransaction>();
   private readonly autoTrying: 'immediate' | 'delayed' | 'off';
   private readonly logger: Logger;
   private readonly lingering: LingerQueue;
+  private readonly completed: CompletedTransactionTable;
 
   constructor(
     readonly transport: TransportLayer,
@@ -66,6 +69,11 @@ export class TransactionLayer implements TransactionContext {
     this.counters = options.counters ?? transport.counters;
     this.logger = options.logger ?? silentLogger;
     this.lingering = new LingerQueue(this.wheel);
+    this.completed = new CompletedTransactionTable(
+      this.wheel,
+      (bytes, route, onError) => this.transport.sendBytes(bytes, route, onError),
+      (route) => this.serverFailed('transport', undefined, route),
+    );
     transport.onMessage = (message, flow) => this.receive(message, flow);
   }
 
@@ -73,8 +81,9 @@ export class TransactionLayer implements TransactionContext {
     this.user = user;
   }
 
+  /** Server transactions alive, the completed ones waiting out Timer J included. */
   get serverCount(): number {
-    return this.server.size;
+    return this.server.size + this.completed.size;
   }
 
   get clientCount(): number {
@@ -152,6 +161,7 @@ export class TransactionLayer implements TransactionContext {
     this.server.clear();
     this.client.clear();
     this.lingering.clear();
+    this.completed.clear();
   }
 
   // ---- TransactionContext -------------------------------------------------------------------
@@ -160,9 +170,16 @@ export class TransactionLayer implements TransactionContext {
     this.lingering.add(transaction, ms);
   }
 
-  forget(key: string, server: boolean): void {
-    if (server) this.server.delete(key);
-    else this.client.delete(key);
+  forget(transaction: ServerTransaction | ClientTransaction, server: boolean): void {
+    // a handle let go by complete() may be ended after another transaction took its key
+    if (server) this.server.deleteIf(transaction.key, transaction as ServerTransaction);
+    else this.client.deleteIf(transaction.key, transaction as ClientTransaction);
+  }
+
+  complete(transaction: ServerNonInviteTransaction, response: Buffer, route: Flow, ms: number): void {
+    const hash = hashKey(transaction.key);
+    this.server.deleteIf(transaction.key, transaction, hash);
+    this.completed.add(transaction.key, response, route, ms, hash);
   }
 
   serverFailed(kind: 'timeout' | 'transport', request: SipRequest | undefined, flow: Flow): void {
@@ -174,7 +191,8 @@ export class TransactionLayer implements TransactionContext {
 
   private receiveRequest(request: SipRequest, flow: Flow): void {
     const key = serverKey(request);
-    const existing = this.server.get(key);
+    const hash = hashKey(key);
+    const existing = this.server.get(key, hash);
     if (request.method === 'ACK') {
       const invite = existing ?? this.find2543Invite(request);
       if (invite instanceof ServerInviteTransaction && invite.state === 'completed') {
@@ -188,6 +206,10 @@ export class TransactionLayer implements TransactionContext {
     if (existing !== undefined) {
       this.counters.increment('transaction.retransmissions_absorbed');
       existing.receiveRequest();
+      return;
+    }
+    if (request.method !== 'INVITE' && this.completed.answer(key, hash)) {
+      this.counters.increment('transaction.retransmissions_absorbed');
       return;
     }
     const tx =
@@ -204,8 +226,9 @@ export class TransactionLayer implements TransactionContext {
     }
     // Entered in the table only now: nothing else is received while the TU runs synchronously,
     // and a request answered at once without state (an OPTIONS ping, a digest challenge) ends its
-    // transaction before that, so it never costs a table entry.
-    if (!tx.terminated) this.server.set(key, tx);
+    // transaction before that, so it never costs a table entry; nor does a non-INVITE one answered
+    // at once over UDP, which complete() has moved to the completed table.
+    if (!tx.terminated && (tx.isInvite || tx.finalStatus === 0)) this.server.set(key, tx, hash);
   }
 
   /**

@@ -1,7 +1,7 @@
 // 100,000 live server transactions on one wheel: every one ends at its own Timer J (non-INVITE,
-// RFC 3261 §17.2.2) or Timer L (INVITE, RFC 6026 §7.1), and the lingering ones cost the wheel one
-// timer in all (the linger queue's), firing once per batch of expirations. Counts are asserted,
-// not wall time.
+// RFC 3261 §17.2.2) or Timer L (INVITE, RFC 6026 §7.1), and the lingering ones cost the wheel two
+// timers in all (the linger queue's for INVITEs, the completed table's for non-INVITEs), each firing
+// once per batch of expirations. Counts are asserted, not wall time.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ManualClock, TimerWheel, type Timer, type TimerTarget } from '../../src/shared/index.ts';
@@ -31,7 +31,7 @@ class CountingWheel extends TimerWheel {
   }
 }
 
-test('§17.2.2 / RFC 6026 §7.1 scale: 100,000 server transactions all end by Timer J/L, serverCount 0, one wheel timer for all of them', () => {
+test('§17.2.2 / RFC 6026 §7.1 scale: 100,000 server transactions all end by Timer J/L, serverCount 0, two wheel timers for all of them', () => {
   const N = 100_000;
   const PER_TICK = 1000; // created over 100 ticks (1 s)
   const clock = new ManualClock(0);
@@ -66,11 +66,11 @@ test('§17.2.2 / RFC 6026 §7.1 scale: 100,000 server transactions all end by Ti
   const lastCreated = clock.now();
   assert.equal(answered, N);
   assert.equal(layer.serverCount, N);
-  // a Trying timer per INVITE was armed and cancelled by the answer; J and L are queue entries,
-  // all behind the one timer of the linger queue
-  assert.equal(wheel.scheduled, N / 2 + 1);
+  // a Trying timer per INVITE was armed and cancelled by the answer; L and J are entries behind
+  // one timer each: the linger queue's (INVITE) and the completed table's (non-INVITE over UDP)
+  assert.equal(wheel.scheduled, N / 2 + 2);
   assert.equal(wheel.cancelled, N / 2);
-  assert.equal(wheel.size, 1);
+  assert.equal(wheel.size, 2);
   assert.equal(wheel.fired, 0);
   assert.equal(transport.sendCount, N, 'one response each, no 100 Trying');
 
@@ -81,6 +81,10 @@ test('§17.2.2 / RFC 6026 §7.1 scale: 100,000 server transactions all end by Ti
   }
   assert.equal(wheel.fired, 0);
   assert.equal(layer.serverCount, N);
+  // retransmissions of completed OPTIONS, first, middle and last, are answered from among 50,000
+  for (const i of [1, 50_001, N - 1]) layer.receive(parseIncoming('OPTIONS', `z9hG4bK-scale-${i}`), UDP_FLOW);
+  assert.equal(transport.sendCount, N + 3, 'each retransmission got its final response again');
+  assert.equal(requests.length, 0, 'and none reached the TU');
 
   // halfway through the expirations the count is exact
   const mid = 64 * T1 + 500;
@@ -91,8 +95,8 @@ test('§17.2.2 / RFC 6026 §7.1 scale: 100,000 server transactions all end by Ti
   const expectedAlive = createdAt.filter((t) => t + 64 * T1 > mid).length;
   assert.ok(expectedAlive > 0 && expectedAlive < N);
   assert.equal(layer.serverCount, expectedAlive);
-  // transactions created in one tick end in one firing
-  assert.equal(wheel.fired, new Set(createdAt.filter((t) => t + 64 * T1 <= mid)).size);
+  // transactions created in one tick end in one firing of each structure
+  assert.equal(wheel.fired, 2 * new Set(createdAt.filter((t) => t + 64 * T1 <= mid)).size);
 
   // past Timer J/L of the last one
   while (clock.now() < lastCreated + 64 * T1) {
@@ -101,10 +105,13 @@ test('§17.2.2 / RFC 6026 §7.1 scale: 100,000 server transactions all end by Ti
   }
   assert.equal(layer.serverCount, 0);
   assert.equal(wheel.size, 0);
-  assert.equal(wheel.fired, N / PER_TICK, 'one firing per tick of expirations, not one per transaction');
-  assert.equal(transport.sendCount, N, 'nothing retransmitted');
+  assert.equal(wheel.fired, 2 * (N / PER_TICK), 'one firing per tick of expirations and structure, not one per transaction');
+  assert.equal(transport.sendCount, N + 3, 'nothing retransmitted but the three answers above');
   assert.equal(user.failures.length, 0);
-  assert.equal(layer.counters.get('transaction.retransmissions_absorbed'), 0);
+  assert.equal(layer.counters.get('transaction.retransmissions_absorbed'), 3);
+  // after Timer J the same request is a new one
+  layer.receive(parseIncoming('OPTIONS', `z9hG4bK-scale-${N - 1}`), UDP_FLOW);
+  assert.equal(answered, N + 1);
 });
 
 test('§17.2.1 scale: 100,000 unanswered INVITEs each get one delayed 100 Trying and stay matched', () => {

@@ -75,16 +75,44 @@ test('§17.2.2 Timer J = 64*T1 on an unreliable transport, then the transaction 
   h.runTo(250);
   tx.respond(createResponse(tx.request, 200, { toTag: 's-1' }));
   h.runTo(250 + 64 * T1 - 10);
-  assert.equal(tx.terminated, false);
   assert.equal(h.layer.serverCount, 1);
+  // just before Timer J a retransmission still gets the final response, byte for byte
+  h.deliver(OPTIONS);
+  assert.equal(h.user.requests.length, 1);
+  assert.equal(h.transport.sent.length, 2);
+  assert.deepEqual(h.transport.sent[1].bytes, h.transport.sent[0].bytes);
+  assert.deepEqual(h.transport.sent[1].destination, h.transport.sent[0].destination);
   h.runTo(250 + 64 * T1);
-  assert.equal(tx.terminated, true);
   assert.equal(h.layer.serverCount, 0);
   assert.equal(h.wheel.size, 0);
   // after Timer J the same request is new again
   h.deliver(OPTIONS);
   assert.equal(h.user.requests.length, 2);
-  assert.equal(h.transport.sent.length, 1);
+  assert.equal(h.transport.sent.length, 2);
+});
+
+test('§17.2.2 completed transactions answer their own retransmissions among many, each with its own response', () => {
+  const h = new Harness();
+  const texts = Array.from({ length: 3000 }, (_, i) => incoming({ method: i % 2 ? 'OPTIONS' : 'MESSAGE', branch: `z9hG4bK-many-${i}` }));
+  texts.forEach((text, i) => {
+    const tx = receive(h, text);
+    h.runTo(h.clock.now() + 7);
+    tx.respond(createResponse(tx.request, 200 + (i % 7), { toTag: `s-${i}` }));
+  });
+  assert.equal(h.layer.serverCount, 3000);
+  const before = h.transport.sent.length;
+  for (const i of [0, 1, 1234, 2999]) h.deliver(texts[i]);
+  const again = h.transport.sent.slice(before).map((s) => asResponse(s.message));
+  assert.deepEqual(again.map((r) => r.status), [200, 201, 200 + (1234 % 7), 200 + (2999 % 7)]);
+  assert.deepEqual(again.map((r) => r.to.tag), ['s-0', 's-1', 's-1234', 's-2999']);
+  assert.equal(h.user.requests.length, 3000);
+  // they end in the order they completed, 7 ms apart
+  h.runTo(h.clock.now() + 64 * T1 - 3000 * 7 + 700);
+  assert.ok(h.layer.serverCount > 2800 && h.layer.serverCount < 3000, `${h.layer.serverCount}`);
+  h.deliver(texts[0]);
+  assert.equal(h.user.requests.length, 3001, 'the first one ended: its request is new again');
+  h.deliver(texts[2999]);
+  assert.equal(h.user.requests.length, 3001, 'the last one is still absorbed');
 });
 
 test('timers.linger shortens Timer J (Kamailio wait timer): gone 5 s after the final response, not 64*T1', () => {
@@ -93,13 +121,14 @@ test('timers.linger shortens Timer J (Kamailio wait timer): gone 5 s after the f
   const tx = receive(h);
   tx.respond(createResponse(tx.request, 200, { toTag: 's-1' }));
   h.runTo(70 + 5000 - 10);
-  assert.equal(tx.terminated, false, 'still absorbing retransmissions');
+  assert.equal(h.layer.serverCount, 1, 'still absorbing retransmissions');
   h.deliver(OPTIONS);
   assert.equal(h.user.requests.length, 1, 'a retransmission within the linger is absorbed');
   assert.equal(h.transport.sent.length, 2, 'and answered with the final response');
   h.runTo(70 + 5000);
-  assert.equal(tx.terminated, true, 'ended at the linger');
-  assert.equal(h.layer.serverCount, 0);
+  assert.equal(h.layer.serverCount, 0, 'ended at the linger');
+  h.deliver(OPTIONS);
+  assert.equal(h.user.requests.length, 2, 'a new request after it');
 });
 
 test('§17.2.2 Timer J = 0 on a reliable transport: terminated as soon as the final is sent', () => {
