@@ -5,6 +5,24 @@ import { hashKey } from './transaction-table.ts';
 /** What the table does with a retransmitted request: send its final response again. */
 export type ResendFinal = (bytes: Buffer, route: Flow, onError: (err: Error) => void) => void;
 
+/** Entries in blocks of this many: the ring grows and shrinks by whole blocks, never by copying. */
+const BLOCK_BITS = 13;
+const BLOCK = 1 << BLOCK_BITS;
+/** The hash index holds entry numbers modulo this (live entries span far fewer). */
+const NUMBERING = 2 ** 30;
+
+/** The fields of BLOCK consecutive entries. */
+class EntryBlock {
+  readonly due = new Float64Array(BLOCK);
+  readonly hashes = new Int32Array(BLOCK);
+  readonly starts = new Int32Array(BLOCK);
+  readonly keyLengths = new Int32Array(BLOCK);
+  readonly lengths = new Int32Array(BLOCK);
+  readonly chunks: (Buffer | undefined)[] = new Array<Buffer | undefined>(BLOCK).fill(undefined);
+  /** Each entry's route; undefined once it has ended early (a failed resend). */
+  readonly routes: (Flow | undefined)[] = new Array<Flow | undefined>(BLOCK).fill(undefined);
+}
+
 /**
  * Non-INVITE server transactions in the Completed state on an unreliable transport (RFC 3261
  * §17.2.2, Figure 8). For Timer J (64*T1, 32 s by default) such a transaction only answers
@@ -14,31 +32,29 @@ export type ResendFinal = (bytes: Buffer, route: Flow, onError: (err: Error) => 
  * them; as objects (the transaction, its key string, a map entry) each one was promoted and then
  * marked by every full collection, as entries here they cost the garbage collector nothing.
  *
- * Entries all linger the same time, so they end in the order they came: a FIFO ring, expired from
- * its head by one wheel timer. Their bytes (the key as UTF-8, then the response) are appended to
- * 256 KB chunks in the same order, so a chunk is free once the head has passed it; free chunks are
- * reused, and growing never copies bytes. Lookup is an open-addressing hash index over the ring
- * (linear probing, deleted by backward shift); a hit is confirmed by comparing the whole key.
+ * Entries all linger the same time, so they end in the order they came: a FIFO of numbered
+ * entries, expired from its head by one wheel timer, stored in blocks of 8,192 that are added at
+ * the tail and dropped at the head (no copying as it grows: a copy of a few hundred thousand
+ * entries stalled the event loop for tens of milliseconds, longer than the socket buffer lasts).
+ * Their bytes (the key as UTF-8, then the response) are appended to 256 KB chunks in the same
+ * order, so a chunk is free once the head has passed it; free chunks and blocks are reused. Lookup
+ * is an open-addressing hash index of entry numbers (linear probing, deleted by backward shift),
+ * grown fourfold when half full; a hit is confirmed by comparing the whole key.
  */
 export class CompletedTransactionTable implements TimerTarget {
-  // the ring of entries: positions head..tail-1 (counters, taken modulo the capacity)
-  private capacity = 0;
+  // entries head..tail-1, by number; block i of `blocks` holds numbers from (firstBlock + i) * BLOCK
   private head = 0;
   private tail = 0;
-  private due = new Float64Array(0);
-  private hashes = new Int32Array(0);
-  private starts = new Int32Array(0);
-  private keyLengths = new Int32Array(0);
-  private lengths = new Int32Array(0);
-  private chunks: (Buffer | undefined)[] = [];
-  /** Each entry's route; undefined once it has ended early (a failed resend). */
-  private routes: (Flow | undefined)[] = [];
-  // hash index: slot -> ring index + 1 (0: empty), twice the ring's capacity
-  private index = new Int32Array(0);
+  private readonly blocks: EntryBlock[] = [];
+  private firstBlock = 0;
+  private spareBlock: EntryBlock | null = null;
+  // hash index: slot -> (entry number modulo NUMBERING) + 1, 0: empty
+  private index = new Int32Array(MIN_INDEX);
+  private indexed = 0;
   // the chunk being filled, and free ones kept for reuse
   private chunk: Buffer = Buffer.allocUnsafeSlow(CHUNK_SIZE);
   private chunkUsed = 0;
-  /** The last entry (ring counter) written into the current chunk. */
+  /** The last entry written into the current chunk. */
   private chunkLast = -1;
   /** Filled chunks, oldest first, each with its last entry: free once the head is past it. */
   private readonly filled: Buffer[] = [];
@@ -50,9 +66,7 @@ export class CompletedTransactionTable implements TimerTarget {
     private readonly wheel: TimerWheel,
     private readonly resend: ResendFinal,
     private readonly onSendError: (route: Flow) => void,
-  ) {
-    this.rebuild(MIN_ENTRIES);
-  }
+  ) {}
 
   get size(): number {
     return this.tail - this.head;
@@ -60,9 +74,9 @@ export class CompletedTransactionTable implements TimerTarget {
 
   /** Keeps a completed transaction for `ms`: its key, its final response's bytes and their route. */
   add(key: string, response: Buffer, route: Flow, ms: number, hash = hashKey(key)): void {
-    if (this.size === this.capacity) this.rebuild(this.capacity * 2);
     const keyLength = Buffer.byteLength(key, 'utf8');
     const need = keyLength + response.length;
+    const n = this.tail;
     let chunk: Buffer;
     let start = 0;
     if (need > CHUNK_SIZE >>> 2) {
@@ -80,20 +94,29 @@ export class CompletedTransactionTable implements TimerTarget {
       chunk = this.chunk;
       start = this.chunkUsed;
       this.chunkUsed += need;
-      this.chunkLast = this.tail;
+      this.chunkLast = n;
     }
     chunk.write(key, start, keyLength, 'utf8');
     response.copy(chunk, start + keyLength);
-    const at = this.tail & (this.capacity - 1);
-    this.due[at] = this.wheel.now() + ms;
-    this.hashes[at] = hash;
-    this.starts[at] = start;
-    this.keyLengths[at] = keyLength;
-    this.lengths[at] = response.length;
-    this.chunks[at] = chunk;
-    this.routes[at] = route;
+    const at = n & (BLOCK - 1);
+    if (at === 0 || this.blocks.length === 0) {
+      if (this.blocks.length === 0) this.firstBlock = Math.floor(n / BLOCK);
+      this.blocks.push(this.spareBlock ?? new EntryBlock());
+      this.spareBlock = null;
+    }
+    const block = this.blocks[this.blocks.length - 1];
+    block.due[at] = this.wheel.now() + ms;
+    block.hashes[at] = hash;
+    block.starts[at] = start;
+    block.keyLengths[at] = keyLength;
+    block.lengths[at] = response.length;
+    block.chunks[at] = chunk;
+    block.routes[at] = route;
+    // grown before this entry counts as live, so that reindex() does not insert it too
+    if ((this.indexed + 1) * 2 > this.index.length) this.reindex(this.index.length * 4);
     this.tail++;
-    this.insert(hash, at);
+    this.indexed++;
+    this.insert(hash, n);
     if (this.timer === null) this.timer = this.wheel.schedule(ms, this, 0);
     else if (!this.timer.active) this.wheel.reschedule(this.timer, ms);
   }
@@ -104,12 +127,14 @@ export class CompletedTransactionTable implements TimerTarget {
    */
   answer(key: string, hash = hashKey(key)): boolean {
     if (this.tail === this.head) return false;
-    const at = this.find(key, hash);
-    if (at < 0) return false;
-    const start = this.starts[at] + this.keyLengths[at];
+    const n = this.find(key, hash);
+    if (n < 0) return false;
+    const block = this.blockOf(n);
+    const at = n & (BLOCK - 1);
+    const start = block.starts[at] + block.keyLengths[at];
     // a copy: the chunk may be reused before an asynchronous send has read these bytes
-    const response = Buffer.from((this.chunks[at] as Buffer).subarray(start, start + this.lengths[at]));
-    const route = this.routes[at] as Flow;
+    const response = Buffer.from((block.chunks[at] as Buffer).subarray(start, start + block.lengths[at]));
+    const route = block.routes[at] as Flow;
     this.resend(response, route, () => {
       // §17.2.4: a transport failure ends the transaction
       this.remove(key);
@@ -122,7 +147,10 @@ export class CompletedTransactionTable implements TimerTarget {
   clear(): void {
     this.wheel.cancel(this.timer);
     this.timer = null;
-    this.rebuild(MIN_ENTRIES, true);
+    this.head = this.tail;
+    this.blocks.length = 0;
+    this.index = new Int32Array(MIN_INDEX);
+    this.indexed = 0;
     this.chunkUsed = 0;
     this.chunkLast = -1;
     this.filled.length = 0;
@@ -132,28 +160,43 @@ export class CompletedTransactionTable implements TimerTarget {
 
   onTimer(): void {
     const now = this.wheel.now();
-    const mask = this.capacity - 1;
-    while (this.head !== this.tail && this.due[this.head & mask] <= now) this.expireHead();
+    while (this.head !== this.tail) {
+      const n = this.head;
+      const block = this.blockOf(n);
+      if (block.due[n & (BLOCK - 1)] > now) break;
+      this.expireHead(block);
+    }
     if (this.head === this.tail) {
-      if (this.capacity > MIN_ENTRIES) this.rebuild(MIN_ENTRIES);
+      // idle: give back what a peak made the index grow to
+      if (this.index.length > MIN_INDEX) this.index = new Int32Array(MIN_INDEX);
       return;
     }
-    // after a peak, give the memory back once a small part of it is in use
-    if (this.capacity > MIN_ENTRIES && this.size * 8 < this.capacity) this.rebuild(this.capacity / 2);
-    if (this.timer !== null) this.wheel.reschedule(this.timer, this.due[this.head & (this.capacity - 1)] - now);
+    if (this.timer !== null) this.wheel.reschedule(this.timer, this.blockOf(this.head).due[this.head & (BLOCK - 1)] - now);
   }
 
   // ---- entries ----------------------------------------------------------------------------
 
-  private expireHead(): void {
-    const mask = this.capacity - 1;
-    const at = this.head & mask;
-    if (this.routes[at] !== undefined) {
-      this.unindex(this.hashes[at], at);
-      this.routes[at] = undefined;
+  private blockOf(n: number): EntryBlock {
+    return this.blocks[Math.floor(n / BLOCK) - this.firstBlock];
+  }
+
+  private expireHead(block: EntryBlock): void {
+    const n = this.head;
+    const at = n & (BLOCK - 1);
+    if (block.routes[at] !== undefined) {
+      this.unindex(block.hashes[at], n);
+      block.routes[at] = undefined;
     }
-    this.chunks[at] = undefined;
+    block.chunks[at] = undefined;
     this.head++;
+    if (at === BLOCK - 1 || this.head === this.tail) {
+      // the head left its block (or nothing is left): the block is free
+      if (at === BLOCK - 1 || this.blocks.length === 1) {
+        const done = this.blocks.shift() as EntryBlock;
+        this.firstBlock++;
+        this.spareBlock ??= done;
+      }
+    }
     // a filled chunk whose last entry the head has passed holds nothing alive: reuse it
     while (this.filledLast.length > 0 && this.filledLast[0] < this.head) {
       const chunk = this.filled.shift() as Buffer;
@@ -162,12 +205,18 @@ export class CompletedTransactionTable implements TimerTarget {
     }
   }
 
-  /** Ends one entry early (a failed send): it leaves the index now and the ring in its turn. */
+  /** Ends one entry early (a failed send): it leaves the index now and the FIFO in its turn. */
   private remove(key: string): void {
-    const at = this.find(key);
-    if (at < 0) return;
-    this.unindex(this.hashes[at], at);
-    this.routes[at] = undefined;
+    const n = this.find(key);
+    if (n < 0) return;
+    const block = this.blockOf(n);
+    this.unindex(block.hashes[n & (BLOCK - 1)], n);
+    block.routes[n & (BLOCK - 1)] = undefined;
+  }
+
+  /** The live entry number an index value stands for. */
+  private entryOf(held: number): number {
+    return this.head + ((held - 1 - (this.head % NUMBERING) + NUMBERING) % NUMBERING);
   }
 
   private find(key: string, hash = hashKey(key)): number {
@@ -175,32 +224,40 @@ export class CompletedTransactionTable implements TimerTarget {
     for (let slot = hash & mask; ; slot = (slot + 1) & mask) {
       const held = this.index[slot];
       if (held === 0) return -1;
-      const at = held - 1;
-      if (this.hashes[at] === hash && this.keyAt(at) === key) return at;
+      const n = this.entryOf(held);
+      const block = this.blockOf(n);
+      const at = n & (BLOCK - 1);
+      if (block.hashes[at] === hash && this.keyAt(block, at) === key) return n;
     }
   }
 
-  private keyAt(at: number): string {
-    const start = this.starts[at];
-    return (this.chunks[at] as Buffer).toString('utf8', start, start + this.keyLengths[at]);
+  private keyAt(block: EntryBlock, at: number): string {
+    const start = block.starts[at];
+    return (block.chunks[at] as Buffer).toString('utf8', start, start + block.keyLengths[at]);
   }
 
-  private insert(hash: number, at: number): void {
+  private insert(hash: number, n: number): void {
     const mask = this.index.length - 1;
     let slot = hash & mask;
     while (this.index[slot] !== 0) slot = (slot + 1) & mask;
-    this.index[slot] = at + 1;
+    this.index[slot] = (n % NUMBERING) + 1;
+  }
+
+  private hashOfSlot(slot: number): number {
+    const n = this.entryOf(this.index[slot]);
+    return this.blockOf(n).hashes[n & (BLOCK - 1)];
   }
 
   /** Linear-probing deletion by backward shift: later entries of the cluster move up, no tombstones. */
-  private unindex(hash: number, at: number): void {
+  private unindex(hash: number, n: number): void {
     const index = this.index;
     const mask = index.length - 1;
+    const value = (n % NUMBERING) + 1;
     let slot = hash & mask;
-    while (index[slot] !== at + 1) slot = (slot + 1) & mask;
+    while (index[slot] !== value) slot = (slot + 1) & mask;
     let next = (slot + 1) & mask;
     while (index[next] !== 0) {
-      const home = this.hashes[index[next] - 1] & mask;
+      const home = this.hashOfSlot(next) & mask;
       // the entry at `next` may fill the hole unless its home lies cyclically in (slot, next]
       if (slot <= next ? home <= slot || home > next : home <= slot && home > next) {
         index[slot] = index[next];
@@ -209,47 +266,22 @@ export class CompletedTransactionTable implements TimerTarget {
       next = (next + 1) & mask;
     }
     index[slot] = 0;
+    this.indexed--;
   }
 
-  /**
-   * New entry arrays of the given capacity (at least the number of entries), each entry at the same
-   * ring counter as before: only the positions modulo the capacity change, and their bytes stay
-   * where they are. `empty` drops them all.
-   */
-  private rebuild(capacity: number, empty = false): void {
-    const old = { capacity: this.capacity, due: this.due, hashes: this.hashes, starts: this.starts, keyLengths: this.keyLengths, lengths: this.lengths, chunks: this.chunks, routes: this.routes };
-    this.capacity = capacity;
-    this.due = new Float64Array(capacity);
-    this.hashes = new Int32Array(capacity);
-    this.starts = new Int32Array(capacity);
-    this.keyLengths = new Int32Array(capacity);
-    this.lengths = new Int32Array(capacity);
-    this.chunks = new Array<Buffer | undefined>(capacity).fill(undefined);
-    this.routes = new Array<Flow | undefined>(capacity).fill(undefined);
-    this.index = new Int32Array(capacity * 2);
-    if (empty) this.head = this.tail;
-    const oldMask = old.capacity - 1;
-    const mask = capacity - 1;
+  /** A larger index, every live entry inserted again (rare: each growth is fourfold). */
+  private reindex(slots: number): void {
+    this.index = new Int32Array(slots);
     for (let n = this.head; n < this.tail; n++) {
-      const from = n & oldMask;
-      const at = n & mask;
-      this.due[at] = old.due[from];
-      this.hashes[at] = old.hashes[from];
-      this.starts[at] = old.starts[from];
-      this.keyLengths[at] = old.keyLengths[from];
-      this.lengths[at] = old.lengths[from];
-      this.chunks[at] = old.chunks[from];
-      this.routes[at] = old.routes[from];
-      // an entry ended early stays in the ring, out of the index
-      if (old.routes[from] !== undefined) this.insert(old.hashes[from], at);
+      const block = this.blockOf(n);
+      const at = n & (BLOCK - 1);
+      if (block.routes[at] !== undefined) this.insert(block.hashes[at], n);
     }
-    // the old pointer arrays are garbage now: emptied, they keep nothing alive if they were promoted
-    old.chunks.fill(undefined);
-    old.routes.fill(undefined);
   }
 }
 
-const MIN_ENTRIES = 1024;
+/** The index's size when empty: 256 KB. */
+const MIN_INDEX = 1 << 16;
 const CHUNK_SIZE = 256 * 1024;
 /** Free chunks kept for reuse: enough for a second of a busy registrar, 4 MB at most. */
 const MAX_SPARE = 16;

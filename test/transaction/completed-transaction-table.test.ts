@@ -132,3 +132,27 @@ test('against a Map under rising and falling load: wraps, grows, shrinks, every 
   assert.equal(table.size, 0);
   assert.equal(wheel.size, 0, 'no timer left once empty');
 });
+
+test('100,000 entries at once: the index grows while they are live, every one still answers', () => {
+  const { table, sent, step } = setup();
+  const key = (i: number) => `z9hG4bK-bulk-${i}\u0000192.0.2.1:5060\u0000REGISTER`;
+  for (let i = 0; i < 100_000; i++) {
+    table.add(key(i), Buffer.from(`SIP/2.0 200 OK\r\nN: ${i}\r\n\r\n`), i % 3 === 0 ? ROUTE_A : ROUTE_B, J);
+    if (i % 10_000 === 9_999) step(10);
+  }
+  assert.equal(table.size, 100_000);
+  for (let i = 0; i < 100_000; i += 7) {
+    sent.length = 0;
+    assert.equal(table.answer(key(i)), true, `entry ${i}`);
+    assert.equal(sent[0].bytes.toString(), `SIP/2.0 200 OK\r\nN: ${i}\r\n\r\n`);
+    assert.equal(sent[0].route, i % 3 === 0 ? ROUTE_A : ROUTE_B);
+  }
+  assert.equal(table.answer(key(100_000)), false);
+  // they end in their ten batches
+  step(J - 60);
+  assert.equal(table.size, 50_000);
+  assert.equal(table.answer(key(49_999)), false);
+  assert.equal(table.answer(key(50_000)), true);
+  step(100);
+  assert.equal(table.size, 0);
+});
