@@ -1,6 +1,6 @@
 import type { Timer, TimerTarget, TimerWheel } from '../shared/index.ts';
 import type { Flow } from '../transport/index.ts';
-import { hashKey } from './transaction-table.ts';
+import { hashKey, mayFillHole } from './transaction-table.ts';
 
 /** What the table does with a retransmitted request: send its final response again. */
 export type ResendFinal = (bytes: Buffer, route: Flow, onError: (err: Error) => void) => void;
@@ -257,9 +257,7 @@ export class CompletedTransactionTable implements TimerTarget {
     while (index[slot] !== value) slot = (slot + 1) & mask;
     let next = (slot + 1) & mask;
     while (index[next] !== 0) {
-      const home = this.hashOfSlot(next) & mask;
-      // the entry at `next` may fill the hole unless its home lies cyclically in (slot, next]
-      if (slot <= next ? home <= slot || home > next : home <= slot && home > next) {
+      if (mayFillHole(slot, next, this.hashOfSlot(next) & mask)) {
         index[slot] = index[next];
         slot = next;
       }

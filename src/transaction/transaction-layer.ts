@@ -170,15 +170,16 @@ export class TransactionLayer implements TransactionContext {
     this.lingering.add(transaction, ms);
   }
 
-  forget(transaction: ServerTransaction | ClientTransaction, server: boolean): void {
-    // a handle let go by complete() may be ended after another transaction took its key
+  forget(transaction: { readonly key: string }, server: boolean): void {
+    // only if it is still the one held under its key: a handle let go by complete() may be ended
+    // after another transaction took its key (identity is all deleteIf compares)
     if (server) this.server.deleteIf(transaction.key, transaction as ServerTransaction);
     else this.client.deleteIf(transaction.key, transaction as ClientTransaction);
   }
 
-  complete(transaction: ServerNonInviteTransaction, response: Buffer, route: Flow, ms: number): void {
+  complete(transaction: { readonly key: string }, response: Buffer, route: Flow, ms: number): void {
     const hash = hashKey(transaction.key);
-    this.server.deleteIf(transaction.key, transaction, hash);
+    this.server.deleteIf(transaction.key, transaction as ServerTransaction, hash);
     this.completed.add(transaction.key, response, route, ms, hash);
   }
 

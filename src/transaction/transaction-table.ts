@@ -82,9 +82,7 @@ export class TransactionTable<T extends object> {
     const mask = this.mask;
     let hole = slot;
     for (let next = (hole + 1) & mask; this.keys[next] !== undefined; next = (next + 1) & mask) {
-      const home = this.hashes[next] & mask;
-      // the entry at `next` may fill the hole unless its home lies cyclically in (hole, next]
-      if (hole <= next ? home <= hole || home > next : home <= hole && home > next) {
+      if (mayFillHole(hole, next, this.hashes[next] & mask)) {
         this.keys[hole] = this.keys[next];
         this.items[hole] = this.items[next];
         this.hashes[hole] = this.hashes[next];
@@ -119,6 +117,15 @@ export class TransactionTable<T extends object> {
     this.hashes = new Int32Array(capacity);
     this.mask = capacity - 1;
   }
+}
+
+/**
+ * Backward-shift deletion in linear probing: whether the entry at `next`, whose probe sequence starts
+ * at `home`, may move up into the hole at `hole` (it may unless `home` lies cyclically in (hole, next],
+ * where a lookup would no longer pass the hole to reach it).
+ */
+export function mayFillHole(hole: number, next: number, home: number): boolean {
+  return hole <= next ? home <= hole || home > next : home <= hole && home > next;
 }
 
 /**
