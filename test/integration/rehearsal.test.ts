@@ -12,10 +12,9 @@ import { computeHa1 } from '../../src/services/auth/index.ts';
 import rehearsalScript from '../../src/routing/rehearsal-script.ts';
 import type { RequestContext } from '../../src/routing/index.ts';
 
-test('every planned registration, call and OPTIONS completes through the private server, which is gone afterwards', { timeout: 30_000 }, async () => {
-  let privatePort = 0;
-  let stopped = false;
-  // the rehearsal's own script, watched: how many pings it answered without a transaction
+test('a short prelude on one private server, then every planned registration, call and OPTIONS on another; both gone afterwards', { timeout: 30_000 }, async () => {
+  // per private server: its port, what it received, how many pings its script answered statelessly
+  const passes: Array<{ port: number; received: number; bindings: number; stateless: number; stopped: boolean }> = [];
   let statelessAnswers = 0;
   const watched = {
     onRequest(ctx: RequestContext) {
@@ -32,25 +31,37 @@ test('every planned registration, call and OPTIONS completes through the private
       const store = new MemoryStore();
       await store.importSubscribers(usernames.map((username) => ({ username, domain, ha1Md5: computeHa1('MD5', username, domain, password), ha1Sha256: computeHa1('SHA-256', username, domain, password) })));
       const server = await startServer({ listen: [{ protocol: 'udp', host: '127.0.0.1', port: 0 }], domains: [{ name: domain }], store, script: watched, logLevel: 'silent', warmUp: false, security: { flood: { requests: 0 } } });
-      privatePort = server.listeners[0].port;
+      statelessAnswers = 0;
+      const pass = { port: server.listeners[0].port, received: 0, bindings: 0, stateless: 0, stopped: false };
+      passes.push(pass);
       return {
         listeners: server.listeners,
         stop: async () => {
           // what the rehearsal did, seen by the server that carried it
           assert.equal(server.counters.get('transaction.server_timeout'), 0);
-          assert.equal(server.location.size, 10, 'the registrations added a binding for each of the ten users, then refreshed them');
-          assert.ok(server.counters.get('transport.udp.received') >= 30 * 2 + 20 * 6 + 50, 'two REGISTERs per registration, six datagrams in per call, one per OPTIONS');
+          pass.received = server.counters.get('transport.udp.received');
+          pass.bindings = server.location.size;
+          pass.stateless = statelessAnswers;
           await server.stop();
-          stopped = true;
+          pass.stopped = true;
         },
       };
     },
     { registrations: 30, users: 10, calls: 20, options: 50, window: 8, timeoutMs: 10_000 },
   );
   assert.deepEqual({ completed: result.completed, failed: result.failed, planned: result.planned }, { completed: 100, failed: 0, planned: 100 });
-  assert.ok(privatePort > 0);
-  assert.equal(stopped, true, 'the private server was stopped');
-  assert.equal(statelessAnswers, 25, 'every other OPTIONS is answered statelessly, as a script with sl_send_reply-style keep-alives does');
+  assert.equal(passes.length, 2, 'the prelude and the plan, each on a private server of its own');
+  const [prelude, main] = passes;
+  assert.ok(prelude.port > 0 && main.port > 0);
+  assert.ok(prelude.stopped && main.stopped, 'both private servers were stopped');
+  // the prelude (src/rehearsal.ts PRELUDE): 20 registrations of 10 users, 20 calls, 50 pings
+  assert.ok(prelude.received >= 20 * 2 + 20 * 6 + 50);
+  assert.equal(prelude.bindings, 10);
+  assert.equal(prelude.stateless, 25);
+  // the plan: two REGISTERs per registration, six datagrams in per call, one per OPTIONS
+  assert.ok(main.received >= 30 * 2 + 20 * 6 + 50);
+  assert.equal(main.bindings, 10, 'the registrations added a binding for each of the ten users, then refreshed them');
+  assert.equal(main.stateless, 25, 'every other OPTIONS is answered statelessly, as a script with sl_send_reply-style keep-alives does');
 });
 
 test('a server started with rehearsal: true has nothing of it in its own state', { timeout: 30_000 }, async () => {
