@@ -1,3 +1,4 @@
+import { formatIPv4 } from './batched-udp-socket.ts';
 import type { Flow } from './flow.ts';
 import type { UdpListener } from './udp-listener.ts';
 
@@ -15,6 +16,8 @@ const MAX_PORTS = 8;
  */
 export class UdpFlowTable {
   private readonly byAddress = new Map<string, Flow[]>();
+  /** IPv4 flows by address * 65536 + port, for datagrams whose source came as numbers (BatchedUdpSocket). */
+  private readonly byIPv4 = new Map<number, Flow>();
 
   constructor(private readonly listener: UdpListener) {}
 
@@ -30,6 +33,18 @@ export class UdpFlowTable {
     const flow: Flow = { protocol: 'udp', address, port, udp: this.listener };
     if (flows.length >= MAX_PORTS) flows.shift();
     flows.push(flow);
+    return flow;
+  }
+
+  /** The flow of an IPv4 source given as a 32-bit number and a port: no text made per datagram. */
+  flowFromIPv4(address: number, port: number): Flow {
+    const key = (address >>> 0) * 65536 + port;
+    let flow = this.byIPv4.get(key);
+    if (flow === undefined) {
+      flow = this.flowTo(formatIPv4(address), port);
+      if (this.byIPv4.size >= MAX_ADDRESSES * 2) this.byIPv4.clear();
+      this.byIPv4.set(key, flow);
+    }
     return flow;
   }
 }

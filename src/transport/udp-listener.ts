@@ -1,6 +1,9 @@
+import cluster from 'node:cluster';
 import dgram from 'node:dgram';
 import { isIPv6 } from 'node:net';
+import { BatchedUdpSocket, parseIPv4 } from './batched-udp-socket.ts';
 import type { Flow } from './flow.ts';
+import { nativeUdp } from './native-udp.ts';
 import { UdpFlowTable } from './udp-flow-table.ts';
 
 export interface UdpListenerOptions {
@@ -13,15 +16,27 @@ export interface UdpListenerOptions {
    * the primary by address and port (so two workers asking for port 0 would get one socket).
    */
   exclusive?: boolean;
+  /**
+   * The socket to use: by default the batched one (native/udp.c) where it is built and may be used
+   * (not a cluster worker's shared socket; SIPLINE_UDP=dgram turns it off), else node:dgram.
+   * Naming 'batched' where it is not built fails listen().
+   */
+  engine?: 'batched' | 'dgram';
 }
 
 /**
  * One UDP socket. Datagrams go to the transport layer's inbound path; sends are fire-and-forget
  * (UDP has no delivery feedback, and a send error is counted, never thrown at the sender).
+ *
+ * The socket is the batched one of native/udp.c (BatchedUdpSocket) where it is built, and
+ * node:dgram otherwise, or in a cluster worker whose socket is shared through the primary (only
+ * node:dgram can share one). Both queue what is sent while the event loop handles a read and
+ * send it after the poll phase.
  */
 export class UdpListener {
   readonly protocol = 'udp' as const;
-  private readonly socket: dgram.Socket;
+  private socket: dgram.Socket | undefined;
+  private batched: BatchedUdpSocket | undefined;
   private boundPort = 0;
   private readonly flows = new UdpFlowTable(this);
 
@@ -29,13 +44,11 @@ export class UdpListener {
     readonly options: UdpListenerOptions,
     private readonly onDatagram: (data: Buffer, flow: Flow) => void,
     private readonly onError: (err: Error) => void,
-  ) {
-    const type = isIPv6(options.host) ? 'udp6' : 'udp4';
-    this.socket = dgram.createSocket({ type, ipv6Only: type === 'udp6', recvBufferSize: options.receiveBufferSize, lookup: literalLookup });
-    this.socket.on('message', (data, rinfo) => {
-      this.onDatagram(data, this.flows.flowTo(rinfo.address, rinfo.port));
-    });
-    this.socket.on('error', (err) => this.onError(err));
+  ) {}
+
+  /** Which socket carries the datagrams: 'batched' (native/udp.c) or 'dgram' (node:dgram). */
+  get engine(): 'batched' | 'dgram' {
+    return this.batched !== undefined ? 'batched' : 'dgram';
   }
 
   /** The flow to or from this address and port over this socket: one shared object per peer. */
@@ -56,12 +69,35 @@ export class UdpListener {
   }
 
   listen(): Promise<void> {
+    const family = isIPv6(this.options.host) ? 6 : 4;
+    const shared = cluster.isWorker && this.options.exclusive !== true;
+    const literal = family === 6 || parseIPv4(this.options.host) >= 0;
+    if (this.options.engine === 'batched' && (nativeUdp === undefined || !literal)) {
+      return Promise.reject(new Error(nativeUdp === undefined
+        ? 'the batched UDP socket is not available: build it with `npm ci` (native/udp.c, needs python3, make and a C compiler) and unset SIPLINE_UDP'
+        : `the batched UDP socket binds IP addresses only, not ${this.options.host}`));
+    }
+    if (nativeUdp !== undefined && this.options.engine !== 'dgram' && !shared && literal) {
+      try {
+        this.batched = new BatchedUdpSocket(nativeUdp, family, this.options.host, this.options.port, this.options.receiveBufferSize ?? 0, this.flows, this.onDatagram, this.onError);
+      } catch (err) {
+        return Promise.reject(err as Error);
+      }
+      this.boundPort = this.batched.port;
+      return Promise.resolve();
+    }
+    const socket = dgram.createSocket({ type: family === 6 ? 'udp6' : 'udp4', ipv6Only: family === 6, recvBufferSize: this.options.receiveBufferSize, lookup: literalLookup });
+    socket.on('message', (data, rinfo) => {
+      this.onDatagram(data, this.flows.flowTo(rinfo.address, rinfo.port));
+    });
+    socket.on('error', (err) => this.onError(err));
+    this.socket = socket;
     return new Promise((resolve, reject) => {
       const fail = (err: Error) => reject(err);
-      this.socket.once('error', fail);
-      this.socket.bind({ port: this.options.port, address: this.options.host, exclusive: this.options.exclusive === true }, () => {
-        this.socket.off('error', fail);
-        this.boundPort = this.socket.address().port;
+      socket.once('error', fail);
+      socket.bind({ port: this.options.port, address: this.options.host, exclusive: this.options.exclusive === true }, () => {
+        socket.off('error', fail);
+        this.boundPort = socket.address().port;
         resolve();
       });
     });
@@ -75,6 +111,10 @@ export class UdpListener {
    * reaches the socket's 'error' listener (onError) instead.
    */
   send(data: Buffer, port: number, address: string): void {
+    if (this.batched !== undefined) {
+      this.batched.send(data, port, address);
+      return;
+    }
     this.pending.push(data, port, address);
     if (!this.flushScheduled) {
       this.flushScheduled = true;
@@ -88,19 +128,27 @@ export class UdpListener {
   private closed = false;
   private readonly flush = (): void => {
     this.flushScheduled = false;
-    if (this.closed) return;
+    const socket = this.socket;
+    if (this.closed || socket === undefined) return;
     const pending = this.pending;
-    for (let i = 0; i < pending.length; i += 3) this.socket.send(pending[i] as Buffer, pending[i + 1] as number, pending[i + 2] as string);
+    for (let i = 0; i < pending.length; i += 3) socket.send(pending[i] as Buffer, pending[i + 1] as number, pending[i + 2] as string);
     pending.length = 0;
   };
 
   /** Sends what is still queued, then closes the socket. */
   close(): Promise<void> {
+    if (this.batched !== undefined) {
+      this.batched.close();
+      this.closed = true;
+      return Promise.resolve();
+    }
     this.flush();
     this.closed = true;
+    const socket = this.socket;
     return new Promise((resolve) => {
+      if (socket === undefined) return resolve();
       try {
-        this.socket.close(() => resolve());
+        socket.close(() => resolve());
       } catch {
         resolve();
       }
@@ -117,3 +165,4 @@ function literalLookup(address: string, family: unknown, callback: (err: Error |
   void family;
   callback(null, address, address.indexOf(':') >= 0 ? 6 : 4);
 }
+

@@ -1,0 +1,163 @@
+import type { Flow } from './flow.ts';
+import type { NativeUdpBinding, NativeUdpSocket } from './native-udp.ts';
+import type { UdpFlowTable } from './udp-flow-table.ts';
+
+/** Bytes of datagrams queued for one sendmmsg before the queue is sent early. */
+const SEND_AREA_BYTES = 1 << 20;
+/** Datagrams queued for one sendmmsg before the queue is sent early. */
+const SEND_SLOTS = 1024;
+
+/**
+ * The JavaScript side of native/udp.c: one readiness event of the socket reads up to BATCH
+ * datagrams into a shared receive area and calls `receive` once for all of them; datagrams sent
+ * while the event loop handles them are copied into a shared send area and leave with one
+ * sendmmsg after the poll phase (setImmediate), like UdpListener's queue on node:dgram.
+ */
+export class BatchedUdpSocket {
+  private readonly socket: NativeUdpSocket;
+  private readonly recvArea: Buffer;
+  private readonly recvMeta: Int32Array;
+  private readonly sendArea = Buffer.allocUnsafeSlow(SEND_AREA_BYTES);
+  private readonly sendMeta: Int32Array;
+  private readonly slotBytes: number;
+  private readonly metaInts: number;
+  private sendCount = 0;
+  private sendBytes = 0;
+  private flushScheduled = false;
+  private closed = false;
+  private readonly address6 = new Map<string, Int32Array>();
+
+  constructor(
+    private readonly binding: NativeUdpBinding,
+    family: 4 | 6,
+    host: string,
+    port: number,
+    receiveBufferSize: number,
+    private readonly flows: UdpFlowTable,
+    private readonly onDatagram: (data: Buffer, flow: Flow) => void,
+    private readonly onError: (err: Error) => void,
+  ) {
+    this.slotBytes = binding.SLOT_BYTES;
+    this.metaInts = binding.META_INTS;
+    this.socket = new binding.UdpSocket(family, host, port, receiveBufferSize, true);
+    this.recvArea = Buffer.allocUnsafeSlow(binding.BATCH * binding.SLOT_BYTES);
+    this.recvMeta = new Int32Array(binding.BATCH * binding.META_INTS);
+    this.sendMeta = new Int32Array(SEND_SLOTS * binding.META_INTS);
+    this.socket.start(this.recvArea, this.recvMeta, this.sendArea, this.sendMeta, this.receive, onError);
+  }
+
+  get port(): number {
+    return this.socket.port();
+  }
+
+  /** Meta per datagram: [length, port, family, addr0..addr3, truncated] (native/udp.c). */
+  private readonly receive = (count: number): void => {
+    const meta = this.recvMeta;
+    const area = this.recvArea;
+    for (let i = 0; i < count; i++) {
+      const m = i * this.metaInts;
+      const length = meta[m];
+      const start = i * this.slotBytes;
+      // a copy of its own: a message may outlive the batch (a transaction keeps its request)
+      const data = Buffer.allocUnsafe(length);
+      area.copy(data, 0, start, start + length);
+      const flow = meta[m + 2] === 4
+        ? this.flows.flowFromIPv4(meta[m + 3], meta[m + 1])
+        : this.flows.flowTo(this.binding.formatAddress6(meta[m + 3], meta[m + 4], meta[m + 5], meta[m + 6]), meta[m + 1]);
+      this.onDatagram(data, flow);
+    }
+  };
+
+  /** Queues a datagram for the flush after the poll phase; the bytes are copied at once. */
+  send(data: Buffer, port: number, address: string): void {
+    if (this.closed) return;
+    if (this.sendCount === SEND_SLOTS || this.sendBytes + data.length > SEND_AREA_BYTES) this.flush();
+    const m = this.sendCount * this.metaInts;
+    const meta = this.sendMeta;
+    const v4 = parseIPv4(address);
+    if (v4 >= 0) {
+      meta[m + 3] = 4;
+      meta[m + 4] = v4 | 0;
+    } else {
+      const v6 = this.parse6(address);
+      if (v6 === undefined) {
+        this.onError(new Error(`send EINVAL ${address}:${port} (not an IP address)`));
+        return;
+      }
+      meta[m + 3] = 6;
+      meta[m + 4] = v6[0];
+      meta[m + 5] = v6[1];
+      meta[m + 6] = v6[2];
+      meta[m + 7] = v6[3];
+    }
+    meta[m] = this.sendBytes;
+    meta[m + 1] = data.length;
+    meta[m + 2] = port;
+    this.sendArea.set(data, this.sendBytes);
+    this.sendBytes += data.length;
+    this.sendCount++;
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      setImmediate(this.flushLater);
+    }
+  }
+
+  private readonly flushLater = (): void => {
+    this.flushScheduled = false;
+    this.flush();
+  };
+
+  private flush(): void {
+    if (this.sendCount === 0 || this.closed) return;
+    this.socket.send(this.sendCount);
+    this.sendCount = 0;
+    this.sendBytes = 0;
+  }
+
+  private parse6(address: string): Int32Array | undefined {
+    let words = this.address6.get(address);
+    if (words === undefined) {
+      words = new Int32Array(4);
+      if (!this.binding.parseAddress6(address, words)) return undefined;
+      if (this.address6.size >= 4096) this.address6.clear();
+      this.address6.set(address, words);
+    }
+    return words;
+  }
+
+  /** Sends what is still queued, then closes the socket. */
+  close(): void {
+    if (this.closed) return;
+    this.flush();
+    this.closed = true;
+    this.socket.close();
+  }
+}
+
+/** A dotted-quad IPv4 address as an unsigned number, or -1 when `address` is not one. */
+export function parseIPv4(address: string): number {
+  let value = 0;
+  let part = -1;
+  let dots = 0;
+  for (let i = 0; i < address.length; i++) {
+    const c = address.charCodeAt(i);
+    if (c === 46) {
+      if (part < 0 || dots === 3) return -1;
+      value = value * 256 + part;
+      part = -1;
+      dots++;
+    } else if (c >= 48 && c <= 57) {
+      part = part < 0 ? c - 48 : part * 10 + (c - 48);
+      if (part > 255) return -1;
+    } else {
+      return -1;
+    }
+  }
+  if (part < 0 || dots !== 3) return -1;
+  return value * 256 + part;
+}
+
+/** The dotted-quad text of an IPv4 address given as a (signed or unsigned) 32-bit number. */
+export function formatIPv4(value: number): string {
+  return `${(value >>> 24) & 255}.${(value >>> 16) & 255}.${(value >>> 8) & 255}.${value & 255}`;
+}
