@@ -8,7 +8,7 @@
  * promoted, it keeps the next store and every transaction in it (with its request) alive through
  * the scavenges, each generation in turn, until a full collection. Measured on the registrar path:
  * 75 bytes promoted per registration became 3,500. Here a removed entry's slot is cleared at once,
- * and the arrays are replaced only when the table doubles, the old ones emptied first.
+ * and the arrays are replaced only when the table doubles, the old ones emptied once drained.
  */
 export class TransactionTable<T extends object> {
   private keys: (string | undefined)[] = [];
@@ -16,26 +16,42 @@ export class TransactionTable<T extends object> {
   private hashes = new Int32Array(0);
   private mask = 0;
   private count = 0;
+  /**
+   * The arrays before the last doubling, while their entries move over a few per call (growing a
+   * table of 64K entries in one go stalled the event loop 5-17 ms, long enough for a 256 KB socket
+   * buffer to overflow at a few thousand calls per second). A moved or removed entry keeps its key
+   * there with no item, so that probes for the others still pass its slot.
+   */
+  private oldKeys: (string | undefined)[] | undefined;
+  private oldItems: (T | undefined)[] = [];
+  private oldHashes = new Int32Array(0);
+  private oldMask = 0;
+  private oldCount = 0;
+  private moved = 0;
 
   constructor(initialCapacity = 1024) {
     this.allocate(initialCapacity);
   }
 
   get size(): number {
-    return this.count;
+    return this.count + this.oldCount;
   }
 
   get(key: string, hash = hashKey(key)): T | undefined {
     const mask = this.mask;
     for (let slot = hash & mask; ; slot = (slot + 1) & mask) {
       const held = this.keys[slot];
-      if (held === undefined) return undefined;
+      if (held === undefined) return this.oldKeys === undefined ? undefined : this.getOld(key, hash);
       if (this.hashes[slot] === hash && held === key) return this.items[slot];
     }
   }
 
   /** Adds or replaces the entry for `key`. */
   set(key: string, item: T, hash = hashKey(key)): void {
+    if (this.oldKeys !== undefined) {
+      this.moveSome();
+      this.removeOld(key, hash, undefined);
+    }
     const mask = this.mask;
     let slot = hash & mask;
     for (; ; slot = (slot + 1) & mask) {
@@ -58,7 +74,7 @@ export class TransactionTable<T extends object> {
     const mask = this.mask;
     for (let slot = hash & mask; ; slot = (slot + 1) & mask) {
       const held = this.keys[slot];
-      if (held === undefined) return false;
+      if (held === undefined) return this.oldKeys === undefined ? false : this.removeOld(key, hash, item);
       if (this.hashes[slot] === hash && held === key) {
         if (this.items[slot] !== item) return false;
         this.removeAt(slot);
@@ -68,13 +84,15 @@ export class TransactionTable<T extends object> {
   }
 
   *values(): IterableIterator<T> {
-    for (const item of this.items.slice()) if (item !== undefined) yield item;
+    const items = this.oldKeys === undefined ? this.items.slice() : [...this.items, ...this.oldItems];
+    for (const item of items) if (item !== undefined) yield item;
   }
 
   clear(): void {
     this.keys.fill(undefined);
     this.items.fill(undefined);
     this.count = 0;
+    this.dropOld();
   }
 
   /** Backward-shift deletion: later entries of the probe cluster move up into the hole, no tombstones. */
@@ -94,21 +112,81 @@ export class TransactionTable<T extends object> {
     this.count--;
   }
 
+  /** Doubles the table; the entries follow a few per set() (moveSome). */
   private grow(): void {
-    const { keys, items, hashes } = this;
+    if (this.oldKeys !== undefined) this.moveSome(this.oldMask + 1); // cannot happen at the rates below
+    this.oldKeys = this.keys;
+    this.oldItems = this.items;
+    this.oldHashes = this.hashes;
+    this.oldMask = this.mask;
+    this.oldCount = this.count;
+    this.moved = 0;
+    this.count = 0;
     this.allocate((this.mask + 1) * 2);
-    for (let i = 0; i < keys.length; i++) {
-      const key = keys[i];
-      if (key === undefined) continue;
-      let slot = hashes[i] & this.mask;
+  }
+
+  /**
+   * Moves the entries of the next `slots` old slots. The new table of 2N slots grows again at N
+   * entries, that is after at least N/2 more set() calls; 8 slots per call empties the N old slots
+   * after N/8.
+   */
+  private moveSome(slots = 8): void {
+    const keys = this.oldKeys!;
+    const items = this.oldItems;
+    const end = Math.min(this.moved + slots, this.oldMask + 1);
+    for (let i = this.moved; i < end; i++) {
+      const item = items[i];
+      if (item === undefined) continue;
+      const hash = this.oldHashes[i];
+      let slot = hash & this.mask;
       while (this.keys[slot] !== undefined) slot = (slot + 1) & this.mask;
-      this.keys[slot] = key;
-      this.items[slot] = items[i];
-      this.hashes[slot] = hashes[i];
+      this.keys[slot] = keys[i];
+      this.items[slot] = item;
+      this.hashes[slot] = hash;
+      this.count++;
+      items[i] = undefined;
+      this.oldCount--;
     }
-    // the old arrays are garbage from now on; emptied, they keep nothing alive if they were promoted
-    keys.fill(undefined);
-    items.fill(undefined);
+    this.moved = end;
+    if (end > this.oldMask || this.oldCount === 0) this.dropOld();
+  }
+
+  private getOld(key: string, hash: number): T | undefined {
+    const keys = this.oldKeys!;
+    const mask = this.oldMask;
+    for (let slot = hash & mask; ; slot = (slot + 1) & mask) {
+      const held = keys[slot];
+      if (held === undefined) return undefined;
+      if (this.oldHashes[slot] === hash && held === key) return this.oldItems[slot];
+    }
+  }
+
+  /** Removes `key` from the old arrays: if it is `item`, or whatever it holds when `item` is undefined. */
+  private removeOld(key: string, hash: number, item: T | undefined): boolean {
+    const keys = this.oldKeys;
+    if (keys === undefined) return false;
+    const mask = this.oldMask;
+    for (let slot = hash & mask; ; slot = (slot + 1) & mask) {
+      const held = keys[slot];
+      if (held === undefined) return false;
+      if (this.oldHashes[slot] === hash && held === key) {
+        const current = this.oldItems[slot];
+        if (current === undefined || (item !== undefined && current !== item)) return false;
+        this.oldItems[slot] = undefined; // the key stays: probes for later entries pass this slot
+        if (--this.oldCount === 0) this.dropOld();
+        return true;
+      }
+    }
+  }
+
+  private dropOld(): void {
+    // emptied, the old arrays keep nothing alive if they were promoted
+    this.oldKeys?.fill(undefined);
+    this.oldItems.fill(undefined);
+    this.oldKeys = undefined;
+    this.oldItems = [];
+    this.oldHashes = new Int32Array(0);
+    this.oldCount = 0;
   }
 
   private allocate(capacity: number): void {

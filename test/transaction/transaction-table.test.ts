@@ -74,3 +74,48 @@ test('a transaction that ends after another took its key does not remove the new
   assert.equal(table.deleteIf('k', second), true);
   assert.equal(table.get('k'), undefined);
 });
+
+test('while a doubled table moves its entries over a few per set(), every entry stays reachable, replaceable and removable', () => {
+  const table = new TransactionTable<Tx>(8);
+  const reference = new Map<string, Tx>();
+  const key = (n: number) => `z9hG4bK-${n}\u0000host:5060\u0000INVITE`;
+  const moving = () => (table as unknown as { oldKeys?: unknown[] }).oldKeys !== undefined;
+  let setsMidMove = 0;
+  let valuesMidMove = false;
+  for (let n = 0; n < 40_000; n++) {
+    const tx = { key: key(n) };
+    table.set(tx.key, tx);
+    reference.set(tx.key, tx);
+    // right after each set (mid-move after every doubling): an old entry, a replaced one, a removed one
+    if (n % 7 === 3) {
+      const older = key(n >> 1);
+      assert.equal(table.get(older), reference.get(older), `get ${n >> 1} after set ${n}`);
+    }
+    if (n % 11 === 5) {
+      const replaced = key(n - 5);
+      const fresh = { key: replaced };
+      table.set(replaced, fresh);
+      reference.set(replaced, fresh);
+    }
+    if (n % 13 === 7) {
+      const removed = key(n - 7 - (n % 1000));
+      const held = reference.get(removed);
+      assert.equal(table.deleteIf(removed, { key: removed }), false, 'not the transaction it holds');
+      assert.equal(table.deleteIf(removed, held ?? { key: removed }), held !== undefined);
+      reference.delete(removed);
+    }
+    assert.equal(table.size, reference.size);
+    if (moving()) {
+      setsMidMove++;
+      if (!valuesMidMove && n > 20_000) {
+        assert.deepEqual(new Set(table.values()), new Set(reference.values()), 'values() mid-move');
+        valuesMidMove = true;
+      }
+    }
+  }
+  assert.ok(setsMidMove > 2_000 && valuesMidMove, `the checks above ran while entries were moving (${setsMidMove} sets)`);
+  for (const [k, tx] of reference) assert.equal(table.get(k), tx);
+  for (const [k, tx] of reference) assert.equal(table.deleteIf(k, tx), true);
+  assert.equal(table.size, 0);
+  for (const k of reference.keys()) assert.equal(table.get(k), undefined);
+});
