@@ -1,7 +1,7 @@
 import { randomToken, type Logger, silentLogger } from '../shared/index.ts';
 import { resolveNumericUri, resolveUri } from '../dns/index.ts';
 import { createResponse, NameAddress, type ResponseOptions, type SipRequest, type SipResponse, type Uri } from '../sip/index.ts';
-import type { ClientTransactionHandler, ServerTransactionHandle, TransactionLayer, TransactionUser } from '../transaction/index.ts';
+import { TransactionTable, type ClientTransactionHandler, type ServerTransactionHandle, type TransactionLayer, type TransactionUser } from '../transaction/index.ts';
 import { addressFamily, type Destination, type Flow } from '../transport/index.ts';
 import type { LocalIdentity } from './local-identity.ts';
 import { isLooped, loopHash, proxyBranch } from './loop-detection.ts';
@@ -141,7 +141,13 @@ export class ProxyCore {
   /** The routing layer's entry: decides what to do with each request. */
   onRequest: (request: ProxyRequest) => void = (r) => void r.reply(500);
   private readonly supported: ReadonlySet<string>;
-  private readonly contexts = new Map<string, ResponseContext>();
+  /**
+   * The response contexts of INVITEs being forwarded, by server transaction key, for CANCEL
+   * (§16.10: only an INVITE is cancelled). Not a Map: one entry in and out per call, in a table of
+   * a few hundred, kept a Map rehashing into new stores, and the replaced stores carried their
+   * contexts through scavenges (see TransactionTable).
+   */
+  private readonly contexts = new TransactionTable<ResponseContext>();
   private readonly timerCMs: number;
   private readonly logger: Logger;
   private readonly topology: TopologyHiding;
@@ -212,7 +218,7 @@ export class ProxyCore {
 
   /** @internal */
   track(tx: ServerTransactionHandle, context: ResponseContext): void {
-    this.contexts.set(tx.key, context);
+    if (tx.isInvite) this.contexts.set(tx.key, context);
   }
 
   /** @internal the branch operations a response context needs, bound to one request */
@@ -222,7 +228,9 @@ export class ProxyCore {
     const key = proxied.transaction.key;
     const starter: BranchStarter = {
       // after the final response a CANCEL has nothing left to do (§16.10), so the context is dropped
-      finished: () => this.contexts.delete(key),
+      finished: () => {
+        if (proxied.context !== null && proxied.transaction.isInvite) this.contexts.deleteIf(key, proxied.context);
+      },
       startBranch: (branch) => void this.startBranch(proxied, branch, options, hash, starter),
       cancelBranch: (branch) => {
         if (branch.cancelSent || branch.transaction === null || branch.done) return;

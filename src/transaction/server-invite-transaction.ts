@@ -1,3 +1,4 @@
+import { ownString } from '../shared/index.ts';
 import { createResponse, type SipRequest, type SipResponse } from '../sip/index.ts';
 import { isReliable, type Destination, type Flow } from '../transport/index.ts';
 import type { ServerTransactionHandle, TransactionContext } from './context.ts';
@@ -79,7 +80,10 @@ export class ServerInviteTransaction extends TimedTransaction implements ServerT
     if (this.state !== 'proceeding') return;
     this.disarm(TimerKind.Trying);
     this.lastResponse = response;
-    this.responseToTag = status > 100 ? response.to.tag : undefined;
+    // RFC 2543 ACK matching (§17.2.3) compares the To tag of a non-2xx final response; kept as a
+    // copy, as a substring would keep the response's whole text alive while the transaction lingers
+    const tag = status >= 300 ? response.to.tag : undefined;
+    this.responseToTag = tag === undefined ? undefined : ownString(tag);
     this.send(response);
     // a failed send has already terminated the transaction (§17.2.4): arm no timers
     if (status < 200 || this.terminated) return;

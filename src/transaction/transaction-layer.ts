@@ -53,6 +53,13 @@ export class TransactionLayer implements TransactionContext {
   readonly counters: Counters;
   private readonly server = new TransactionTable<ServerTransaction>();
   private readonly client = new TransactionTable<ClientTransaction>();
+  /**
+   * The server transaction whose request the TU is handling right now, and its key's hash: it is
+   * entered in the table only after the TU returns (receiveRequest), so ending or completing it
+   * before then has nothing to remove there.
+   */
+  private receiving: ServerTransaction | null = null;
+  private receivingHash = 0;
   private readonly autoTrying: 'immediate' | 'delayed' | 'off';
   private readonly logger: Logger;
   private readonly lingering: LingerQueue;
@@ -172,14 +179,21 @@ export class TransactionLayer implements TransactionContext {
 
   forget(transaction: { readonly key: string }, server: boolean): void {
     // only if it is still the one held under its key: a handle let go by complete() may be ended
-    // after another transaction took its key (identity is all deleteIf compares)
-    if (server) this.server.deleteIf(transaction.key, transaction as ServerTransaction);
-    else this.client.deleteIf(transaction.key, transaction as ClientTransaction);
+    // after another transaction took its key (identity is all deleteIf compares). One ended while
+    // its request is still being received (a stateless reply) was never entered.
+    if (server) {
+      if (transaction !== this.receiving) this.server.deleteIf(transaction.key, transaction as ServerTransaction);
+    } else this.client.deleteIf(transaction.key, transaction as ClientTransaction);
   }
 
   complete(transaction: { readonly key: string }, response: Buffer, route: Flow, ms: number): void {
-    const hash = hashKey(transaction.key);
-    this.server.deleteIf(transaction.key, transaction as ServerTransaction, hash);
+    let hash: number;
+    if (transaction === this.receiving) {
+      hash = this.receivingHash; // answered at once: not in the table, and its key already hashed
+    } else {
+      hash = hashKey(transaction.key);
+      this.server.deleteIf(transaction.key, transaction as ServerTransaction, hash);
+    }
     this.completed.add(transaction.key, response, route, ms, hash);
   }
 
@@ -217,6 +231,8 @@ export class TransactionLayer implements TransactionContext {
       request.method === 'INVITE'
         ? new ServerInviteTransaction(this, key, request, flow, this.autoTrying)
         : new ServerNonInviteTransaction(this, key, request, flow);
+    this.receiving = tx;
+    this.receivingHash = hash;
     try {
       this.user.onRequest(request, tx);
     } catch (err) {
@@ -224,6 +240,8 @@ export class TransactionLayer implements TransactionContext {
       this.counters.increment('transaction.user_errors');
       // A failed TU must not leave the transaction waiting for a response forever.
       if (tx.finalStatus === 0 && !tx.terminated) tx.respond(createResponse(request, 500));
+    } finally {
+      this.receiving = null;
     }
     // Entered in the table only now: nothing else is received while the TU runs synchronously,
     // and a request answered at once without state (an OPTIONS ping, a digest challenge) ends its

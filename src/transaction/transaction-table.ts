@@ -38,12 +38,11 @@ export class TransactionTable<T extends object> {
   }
 
   get(key: string, hash = hashKey(key)): T | undefined {
-    const mask = this.mask;
-    for (let slot = hash & mask; ; slot = (slot + 1) & mask) {
-      const held = this.keys[slot];
-      if (held === undefined) return this.oldKeys === undefined ? undefined : this.getOld(key, hash);
-      if (this.hashes[slot] === hash && held === key) return this.items[slot];
-    }
+    const slot = this.slotOf(key, hash);
+    if (slot >= 0) return this.items[slot];
+    if (this.oldKeys === undefined) return undefined;
+    const old = this.oldSlotOf(key, hash);
+    return old >= 0 ? this.oldItems[old] : undefined;
   }
 
   /** Adds or replaces the entry for `key`. */
@@ -71,15 +70,33 @@ export class TransactionTable<T extends object> {
 
   /** Removes the entry for `key` if it is `item` (a transaction ending must not remove a successor under its key). */
   deleteIf(key: string, item: T, hash = hashKey(key)): boolean {
+    const slot = this.slotOf(key, hash);
+    if (slot >= 0) {
+      if (this.items[slot] !== item) return false;
+      this.removeAt(slot);
+      return true;
+    }
+    return this.removeOld(key, hash, item);
+  }
+
+  /** Where `key` is in the current arrays, or -1. */
+  private slotOf(key: string, hash: number): number {
     const mask = this.mask;
     for (let slot = hash & mask; ; slot = (slot + 1) & mask) {
       const held = this.keys[slot];
-      if (held === undefined) return this.oldKeys === undefined ? false : this.removeOld(key, hash, item);
-      if (this.hashes[slot] === hash && held === key) {
-        if (this.items[slot] !== item) return false;
-        this.removeAt(slot);
-        return true;
-      }
+      if (held === undefined) return -1;
+      if (this.hashes[slot] === hash && held === key) return slot;
+    }
+  }
+
+  /** Where `key` is in the arrays being emptied (with or without its item), or -1. */
+  private oldSlotOf(key: string, hash: number): number {
+    const keys = this.oldKeys!;
+    const mask = this.oldMask;
+    for (let slot = hash & mask; ; slot = (slot + 1) & mask) {
+      const held = keys[slot];
+      if (held === undefined) return -1;
+      if (this.oldHashes[slot] === hash && held === key) return slot;
     }
   }
 
@@ -151,32 +168,16 @@ export class TransactionTable<T extends object> {
     if (end > this.oldMask || this.oldCount === 0) this.dropOld();
   }
 
-  private getOld(key: string, hash: number): T | undefined {
-    const keys = this.oldKeys!;
-    const mask = this.oldMask;
-    for (let slot = hash & mask; ; slot = (slot + 1) & mask) {
-      const held = keys[slot];
-      if (held === undefined) return undefined;
-      if (this.oldHashes[slot] === hash && held === key) return this.oldItems[slot];
-    }
-  }
-
   /** Removes `key` from the old arrays: if it is `item`, or whatever it holds when `item` is undefined. */
   private removeOld(key: string, hash: number, item: T | undefined): boolean {
-    const keys = this.oldKeys;
-    if (keys === undefined) return false;
-    const mask = this.oldMask;
-    for (let slot = hash & mask; ; slot = (slot + 1) & mask) {
-      const held = keys[slot];
-      if (held === undefined) return false;
-      if (this.oldHashes[slot] === hash && held === key) {
-        const current = this.oldItems[slot];
-        if (current === undefined || (item !== undefined && current !== item)) return false;
-        this.oldItems[slot] = undefined; // the key stays: probes for later entries pass this slot
-        if (--this.oldCount === 0) this.dropOld();
-        return true;
-      }
-    }
+    if (this.oldKeys === undefined) return false;
+    const slot = this.oldSlotOf(key, hash);
+    if (slot < 0) return false;
+    const current = this.oldItems[slot];
+    if (current === undefined || (item !== undefined && current !== item)) return false;
+    this.oldItems[slot] = undefined; // the key stays: probes for later entries pass this slot
+    if (--this.oldCount === 0) this.dropOld();
+    return true;
   }
 
   private dropOld(): void {
