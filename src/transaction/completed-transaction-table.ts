@@ -50,7 +50,15 @@ export class CompletedTransactionTable implements TimerTarget {
   private spareBlock: EntryBlock | null = null;
   // hash index: slot -> (entry number modulo NUMBERING) + 1, 0: empty
   private index = new Int32Array(MIN_INDEX);
+  /** Entries in `index` and `oldIndex` together. */
   private indexed = 0;
+  /**
+   * The index before the last growth while its entries move over, MOVE_PER_ADD slots per add():
+   * moving 128K entries at once stalled the loop ~40 ms. A moved or removed entry leaves MOVED in
+   * its slot, so probes for the others still pass it.
+   */
+  private oldIndex: Int32Array | null = null;
+  private moved = 0;
   // the chunk being filled, and free ones kept for reuse
   private chunk: Buffer = Buffer.allocUnsafeSlow(CHUNK_SIZE);
   private chunkUsed = 0;
@@ -112,8 +120,9 @@ export class CompletedTransactionTable implements TimerTarget {
     block.lengths[at] = response.length;
     block.chunks[at] = chunk;
     block.routes[at] = route;
-    // grown before this entry counts as live, so that reindex() does not insert it too
-    if ((this.indexed + 1) * 2 > this.index.length) this.reindex(this.index.length * 4);
+    if (this.oldIndex !== null) this.moveSome(MOVE_PER_ADD);
+    // grown before this entry counts as live, so that it goes to the new index only
+    if ((this.indexed + 1) * 2 > this.index.length) this.grow(this.index.length * 4);
     this.tail++;
     this.indexed++;
     this.insert(hash, n);
@@ -150,6 +159,7 @@ export class CompletedTransactionTable implements TimerTarget {
     this.head = this.tail;
     this.blocks.length = 0;
     this.index = new Int32Array(MIN_INDEX);
+    this.oldIndex = null;
     this.indexed = 0;
     this.chunkUsed = 0;
     this.chunkLast = -1;
@@ -169,6 +179,7 @@ export class CompletedTransactionTable implements TimerTarget {
     if (this.head === this.tail) {
       // idle: give back what a peak made the index grow to
       if (this.index.length > MIN_INDEX) this.index = new Int32Array(MIN_INDEX);
+      this.oldIndex = null;
       return;
     }
     if (this.timer !== null) this.wheel.reschedule(this.timer, this.blockOf(this.head).due[this.head & (BLOCK - 1)] - now);
@@ -220,10 +231,16 @@ export class CompletedTransactionTable implements TimerTarget {
   }
 
   private find(key: string, hash = hashKey(key)): number {
-    const mask = this.index.length - 1;
+    const n = this.findIn(this.index, key, hash);
+    return n >= 0 || this.oldIndex === null ? n : this.findIn(this.oldIndex, key, hash);
+  }
+
+  private findIn(index: Int32Array, key: string, hash: number): number {
+    const mask = index.length - 1;
     for (let slot = hash & mask; ; slot = (slot + 1) & mask) {
-      const held = this.index[slot];
+      const held = index[slot];
       if (held === 0) return -1;
+      if (held === MOVED) continue;
       const n = this.entryOf(held);
       const block = this.blockOf(n);
       const at = n & (BLOCK - 1);
@@ -243,21 +260,40 @@ export class CompletedTransactionTable implements TimerTarget {
     this.index[slot] = (n % NUMBERING) + 1;
   }
 
-  private hashOfSlot(slot: number): number {
-    const n = this.entryOf(this.index[slot]);
+  private hashOfValue(held: number): number {
+    const n = this.entryOf(held);
     return this.blockOf(n).hashes[n & (BLOCK - 1)];
+  }
+
+  /** Where entry `n` is in `index`, or -1. */
+  private slotIn(index: Int32Array, hash: number, n: number): number {
+    const mask = index.length - 1;
+    const value = (n % NUMBERING) + 1;
+    for (let slot = hash & mask; ; slot = (slot + 1) & mask) {
+      const held = index[slot];
+      if (held === value) return slot;
+      if (held === 0) return -1;
+    }
   }
 
   /** Linear-probing deletion by backward shift: later entries of the cluster move up, no tombstones. */
   private unindex(hash: number, n: number): void {
     const index = this.index;
     const mask = index.length - 1;
-    const value = (n % NUMBERING) + 1;
-    let slot = hash & mask;
-    while (index[slot] !== value) slot = (slot + 1) & mask;
+    let slot = this.slotIn(index, hash, n);
+    if (slot < 0) {
+      // still in the index being emptied: marked, not shifted (the move goes by slot order)
+      const old = this.oldIndex;
+      const at = old === null ? -1 : this.slotIn(old, hash, n);
+      if (old !== null && at >= 0) {
+        old[at] = MOVED;
+        this.indexed--;
+      }
+      return;
+    }
     let next = (slot + 1) & mask;
     while (index[next] !== 0) {
-      if (mayFillHole(slot, next, this.hashOfSlot(next) & mask)) {
+      if (mayFillHole(slot, next, this.hashOfValue(index[next]) & mask)) {
         index[slot] = index[next];
         slot = next;
       }
@@ -267,19 +303,39 @@ export class CompletedTransactionTable implements TimerTarget {
     this.indexed--;
   }
 
-  /** A larger index, every live entry inserted again (rare: each growth is fourfold). */
-  private reindex(slots: number): void {
+  /** A fourfold index; the entries follow MOVE_PER_ADD slots per add() (moveSome). */
+  private grow(slots: number): void {
+    if (this.oldIndex !== null) this.moveSome(this.oldIndex.length); // not at the rates above
+    this.oldIndex = this.index;
+    this.moved = 0;
     this.index = new Int32Array(slots);
-    for (let n = this.head; n < this.tail; n++) {
-      const block = this.blockOf(n);
-      const at = n & (BLOCK - 1);
-      if (block.routes[at] !== undefined) this.insert(block.hashes[at], n);
+  }
+
+  /**
+   * Moves the entries of the next `slots` slots of the old index. An index of 4S slots grows again
+   * at 2S entries, 1.5S adds after the growth that made it; the S old slots are empty after S/8.
+   */
+  private moveSome(slots: number): void {
+    const old = this.oldIndex as Int32Array;
+    const end = Math.min(this.moved + slots, old.length);
+    for (let i = this.moved; i < end; i++) {
+      const held = old[i];
+      if (held > 0) {
+        this.insert(this.hashOfValue(held), this.entryOf(held));
+        old[i] = MOVED;
+      }
     }
+    this.moved = end;
+    if (end === old.length) this.oldIndex = null;
   }
 }
 
 /** The index's size when empty: 256 KB. */
 const MIN_INDEX = 1 << 16;
+/** Old index slots moved per add() while the index grows. */
+const MOVE_PER_ADD = 8;
+/** An old index slot whose entry moved or ended: probes pass it. */
+const MOVED = -1;
 const CHUNK_SIZE = 256 * 1024;
 /** Free chunks kept for reuse: enough for a second of a busy registrar, 4 MB at most. */
 const MAX_SPARE = 16;

@@ -156,3 +156,47 @@ test('100,000 entries at once: the index grows while they are live, every one st
   step(100);
   assert.equal(table.size, 0);
 });
+
+test('while a grown index takes its entries over a few per add, old and new entries answer, expire and end early', () => {
+  const { table, sent, step, failWith } = setup();
+  const key = (i: number) => `z9hG4bK-grow-${i}\u0000192.0.2.9:5060\u0000REGISTER`;
+  const answers = (i: number) => {
+    sent.length = 0;
+    return table.answer(key(i)) && sent[0].bytes.toString() === `N: ${i}`;
+  };
+  const fail = (i: number) => {
+    failWith(true);
+    assert.equal(table.answer(key(i)), true);
+    failWith(false);
+  };
+  // 20,000 entries, then 14,000 more 1 s later: the index of 65,536 slots grows at the 32,768th,
+  // and 1,232 adds later most of its old slots have not moved yet
+  for (let i = 0; i < 20_000; i++) table.add(key(i), Buffer.from(`N: ${i}`), ROUTE_A, 6_000);
+  step(1_000);
+  for (let i = 20_000; i < 34_000; i++) table.add(key(i), Buffer.from(`N: ${i}`), ROUTE_A, 6_000);
+  const moving = () => (table as unknown as { oldIndex: Int32Array | null }).oldIndex !== null;
+  assert.ok(moving(), 'the old index is still being emptied');
+  assert.ok(answers(0) && answers(19_999) && answers(20_000) && answers(33_999), 'old and new entries answer mid-move');
+  // ended early: one in the old index, one added after the growth (in the new one)
+  fail(10_000);
+  fail(33_000);
+  assert.equal(answers(10_000), false);
+  assert.equal(answers(33_000), false);
+  // the first 20,000 expire while most of the old index is still to move
+  step(5_000);
+  assert.equal(table.size, 14_000, 'an entry ended early leaves the FIFO in its turn');
+  assert.equal(answers(0), false);
+  assert.equal(answers(19_999), false);
+  assert.ok(answers(20_000) && answers(25_000) && answers(33_999));
+  // more adds finish the move; everything left still answers, and ends at its time
+  assert.ok(moving(), 'still moving after the expiry');
+  for (let i = 34_000; i < 44_000; i++) table.add(key(i), Buffer.from(`N: ${i}`), ROUTE_A, 6_000);
+  assert.ok(!moving(), 'moved');
+  for (let i = 20_000; i < 44_000; i += 3) if (i !== 33_000) assert.ok(answers(i), `entry ${i}`);
+  step(1_100);
+  assert.equal(table.size, 10_000);
+  assert.equal(answers(25_000), false);
+  assert.ok(answers(34_000) && answers(43_999));
+  step(6_000);
+  assert.equal(table.size, 0);
+});
