@@ -10,7 +10,8 @@
 //
 // Memory shared with JavaScript (Buffers and Int32Arrays that JS allocates and hands over once):
 //   receive area: BATCH slots of SLOT_BYTES; receive meta: META_INTS ints per slot:
-//     [length, port, family (4|6), addr0, addr1, addr2, addr3, truncated]
+//     [length, port, family (4|6), addr0, addr1, addr2, addr3, unused] (a slot holds the
+//     largest UDP datagram, so nothing is truncated)
 //     (IPv4: addr0 is the address as a host-order int; IPv6: addr0..3 are the 16 bytes as four
 //     big-endian ints)
 //   send area: bytes of the datagrams to send; send meta: META_INTS ints per datagram:
@@ -153,7 +154,6 @@ static void read_batches(udp_socket_t *s) {
       int32_t *m = s->recv_meta + i * META_INTS;
       struct sockaddr_storage *from = &s->rfrom[i];
       m[0] = (int32_t)s->rmsg[i].msg_len;
-      m[7] = (s->rmsg[i].msg_hdr.msg_flags & MSG_TRUNC) != 0;
       if (from->ss_family == AF_INET) {
         struct sockaddr_in *a = (struct sockaddr_in *)from;
         m[1] = ntohs(a->sin_port);
@@ -283,25 +283,24 @@ static napi_value socket_new(napi_env env, napi_callback_info info) {
 
   struct sockaddr_storage addr;
   socklen_t addr_len;
+  void *ip;
   memset(&addr, 0, sizeof addr);
   if (family == 4) {
     struct sockaddr_in *a = (struct sockaddr_in *)&addr;
     a->sin_family = AF_INET;
     a->sin_port = htons((uint16_t)port);
-    if (inet_pton(AF_INET, host, &a->sin_addr) != 1) {
-      napi_throw(env, errno_error(env, EINVAL, "bind", host, port));
-      return NULL;
-    }
+    ip = &a->sin_addr;
     addr_len = sizeof *a;
   } else {
     struct sockaddr_in6 *a = (struct sockaddr_in6 *)&addr;
     a->sin6_family = AF_INET6;
     a->sin6_port = htons((uint16_t)port);
-    if (inet_pton(AF_INET6, host, &a->sin6_addr) != 1) {
-      napi_throw(env, errno_error(env, EINVAL, "bind", host, port));
-      return NULL;
-    }
+    ip = &a->sin6_addr;
     addr_len = sizeof *a;
+  }
+  if (inet_pton(family == 4 ? AF_INET : AF_INET6, host, ip) != 1) {
+    napi_throw(env, errno_error(env, EINVAL, "bind", host, port));
+    return NULL;
   }
   int fd = socket(family == 4 ? AF_INET : AF_INET6, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) {

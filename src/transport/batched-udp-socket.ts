@@ -1,4 +1,5 @@
 import type { Flow } from './flow.ts';
+import { parseIPv4 } from './ipv4.ts';
 import type { NativeUdpBinding, NativeUdpSocket } from './native-udp.ts';
 import type { UdpFlowTable } from './udp-flow-table.ts';
 
@@ -50,7 +51,7 @@ export class BatchedUdpSocket {
     return this.socket.port();
   }
 
-  /** Meta per datagram: [length, port, family, addr0..addr3, truncated] (native/udp.c). */
+  /** Meta per datagram: [length, port, family, addr0..addr3, unused] (native/udp.c). */
   private readonly receive = (count: number): void => {
     const meta = this.recvMeta;
     const area = this.recvArea;
@@ -132,32 +133,4 @@ export class BatchedUdpSocket {
     this.closed = true;
     this.socket.close();
   }
-}
-
-/** A dotted-quad IPv4 address as an unsigned number, or -1 when `address` is not one. */
-export function parseIPv4(address: string): number {
-  let value = 0;
-  let part = -1;
-  let dots = 0;
-  for (let i = 0; i < address.length; i++) {
-    const c = address.charCodeAt(i);
-    if (c === 46) {
-      if (part < 0 || dots === 3) return -1;
-      value = value * 256 + part;
-      part = -1;
-      dots++;
-    } else if (c >= 48 && c <= 57) {
-      part = part < 0 ? c - 48 : part * 10 + (c - 48);
-      if (part > 255) return -1;
-    } else {
-      return -1;
-    }
-  }
-  if (part < 0 || dots !== 3) return -1;
-  return value * 256 + part;
-}
-
-/** The dotted-quad text of an IPv4 address given as a (signed or unsigned) 32-bit number. */
-export function formatIPv4(value: number): string {
-  return `${(value >>> 24) & 255}.${(value >>> 16) & 255}.${(value >>> 8) & 255}.${value & 255}`;
 }

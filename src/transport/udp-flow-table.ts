@@ -1,4 +1,4 @@
-import { formatIPv4 } from './batched-udp-socket.ts';
+import { formatIPv4 } from './ipv4.ts';
 import type { Flow } from './flow.ts';
 import type { UdpListener } from './udp-listener.ts';
 

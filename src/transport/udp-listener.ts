@@ -1,8 +1,9 @@
 import cluster from 'node:cluster';
 import dgram from 'node:dgram';
 import { isIPv6 } from 'node:net';
-import { BatchedUdpSocket, parseIPv4 } from './batched-udp-socket.ts';
+import { BatchedUdpSocket } from './batched-udp-socket.ts';
 import type { Flow } from './flow.ts';
+import { parseIPv4 } from './ipv4.ts';
 import { nativeUdp } from './native-udp.ts';
 import { UdpFlowTable } from './udp-flow-table.ts';
 

@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import dgram from 'node:dgram';
 import { once } from 'node:events';
-import { formatIPv4, parseIPv4 } from '../../src/transport/batched-udp-socket.ts';
+import { formatIPv4, parseIPv4 } from '../../src/transport/ipv4.ts';
 import type { Flow } from '../../src/transport/flow.ts';
 import { nativeUdp } from '../../src/transport/native-udp.ts';
 import { UdpListener } from '../../src/transport/udp-listener.ts';
