@@ -179,6 +179,7 @@ export class ProxyCore {
     onRequest: (request, tx) => this.receiveRequest(request, tx),
     onAck: (ack, flow) => this.relayAck(ack, flow),
     onStrayResponse: (response) => this.relayStrayResponse(response),
+    onAcceptedResponse: (response, route) => this.relayAcceptedResponse(response, route),
   };
 
   receiveRequest(request: SipRequest, tx: ServerTransactionHandle): void {
@@ -306,6 +307,17 @@ export class ProxyCore {
   acceptedBranchResponse(handler: AcceptedBranch, response: SipResponse): void {
     this.stripOwnVia(handler, response);
     handler.server.respond(response);
+  }
+
+  /**
+   * A further 2xx on a branch whose client transaction the layer keeps in compact form (the branch
+   * named the upstream flow, BranchHandler.acceptedRoute): upstream as the server transaction in
+   * Accepted would send it (RFC 6026 §8.4), by the request's flow and the response's Via.
+   */
+  private relayAcceptedResponse(response: SipResponse, upstream: Flow): void {
+    response.popVia();
+    if (!response.has('via')) return;
+    this.transactions.transport.sendResponse(response, upstream);
   }
 
   /** §16.7 step 3: our Via goes before anything else looks at the response; a hidden topology gets its Vias back. */
@@ -472,6 +484,17 @@ class BranchHandler implements ClientTransactionHandler, HiddenPath {
    */
   acceptedHandler(): ClientTransactionHandler {
     return new AcceptedBranch(this.core, this.context.server, this.hiddenVias, this.hiddenFlow);
+  }
+
+  /**
+   * Over UDP, with no topology to restore, a further 2xx needs only the request's flow: it goes
+   * upstream by that socket and the response's Via (§18.2.2) exactly as the server transaction
+   * would send it, so the client transaction is kept as its key alone (TransactionLayer). Over a
+   * connection, or with Vias to restore, acceptedHandler() keeps what that needs.
+   */
+  acceptedRoute(): Flow | null {
+    const flow = this.context.server.flow;
+    return this.hiddenVias === null && flow.protocol === 'udp' ? flow : null;
   }
 }
 

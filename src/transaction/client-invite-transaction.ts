@@ -47,11 +47,22 @@ export class ClientInviteTransaction extends ClientTransactionBase implements Ke
         } else if (status < 300) {
           this.state = 'accepted';
           this.cancelTimers();
-          this.ctx.linger(this, lingerMs(this.ctx.timers, 64 * this.ctx.timers.T1));
-          this.handler.onResponse(response, this);
-          // RFC 6026 §8.4: in Accepted only further 2xx matter, and they go to the handler (or
-          // to the lighter one it names for that)
-          this.release(this.handler.acceptedHandler?.() ?? this.handler);
+          try {
+            this.handler.onResponse(response, this);
+          } finally {
+            // RFC 6026 §8.4: in Accepted (Timer M) only further 2xx matter: they go to the TU along
+            // the route the handler names, with only the key kept, or else to the handler (or to the
+            // lighter one it names for that) of this transaction, which lingers as it is
+            const ms = lingerMs(this.ctx.timers, 64 * this.ctx.timers.T1);
+            const route = this.handler.acceptedRoute?.() ?? null;
+            if (route !== null) {
+              this.release(null);
+              this.lingerAsKey(route, ms, true);
+            } else {
+              this.release(this.handler.acceptedHandler?.() ?? this.handler);
+              this.ctx.linger(this, ms);
+            }
+          }
         } else {
           this.state = 'completed';
           this.disarm(TimerKind.B);

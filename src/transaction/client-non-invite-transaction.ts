@@ -53,7 +53,9 @@ export class ClientNonInviteTransaction extends ClientTransactionBase {
         if (this.flow !== undefined && isReliable(this.flow.protocol)) this.terminate();
         else if (this.state === 'completed') {
           this.cancelTimers();
-          this.ctx.linger(this, this.ctx.timers.T4);
+          // only its key is kept, to absorb retransmitted finals (CompletedTransactionTable)
+          if (this.flow === undefined) this.terminate();
+          else this.lingerAsKey(this.flow, this.ctx.timers.T4, false);
         }
       }
     }

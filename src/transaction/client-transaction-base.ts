@@ -17,6 +17,8 @@ export abstract class ClientTransactionBase extends TimedTransaction implements 
   failed: 'timeout' | 'transport' | null = null;
   protected bytes: Buffer | null = null;
   private held: SipRequest | null;
+  /** When the layer keeps only the key (completeClient): the clock time its linger ends, 0 otherwise. */
+  private lingerEnd = 0;
 
   constructor(
     protected readonly ctx: TransactionContext,
@@ -45,7 +47,7 @@ export abstract class ClientTransactionBase extends TimedTransaction implements 
   }
 
   get terminated(): boolean {
-    return this.state === 'terminated';
+    return this.state === 'terminated' || (this.lingerEnd > 0 && this.ctx.wheel.now() >= this.lingerEnd);
   }
 
   abstract receiveResponse(response: SipResponse): void;
@@ -73,6 +75,15 @@ export abstract class ClientTransactionBase extends TimedTransaction implements 
   /** Sends the request's bytes again on the flow it first took. */
   protected retransmit(): void {
     if (this.bytes !== null && this.flow !== undefined) this.ctx.transport.sendBytes(this.bytes, this.flow);
+  }
+
+  /**
+   * Only lingers from now on, as its key in the layer (Timers K, M): this object is let go by the
+   * layer and reports itself terminated once the linger is over.
+   */
+  protected lingerAsKey(route: Flow, ms: number, accepted: boolean): void {
+    this.lingerEnd = this.ctx.wheel.now() + ms;
+    this.ctx.completeClient(this, route, ms, accepted);
   }
 
   protected fail(kind: 'timeout' | 'transport', status: number): void {

@@ -13,6 +13,12 @@ export interface ClientTransactionHandler {
    * arrive for 64*T1: one lighter than this lets the rest of the request's state go. Absent: this one.
    */
   acceptedHandler?(): ClientTransactionHandler;
+  /**
+   * Instead of a handler in Accepted: a route for further 2xx, which the layer then hands to the
+   * TU's onAcceptedResponse with it, keeping nothing of the transaction but its key (no object for
+   * the 64*T1 it lingers). Null: acceptedHandler() (or this handler) gets them.
+   */
+  acceptedRoute?(): Flow | null;
 }
 
 export interface ClientTransactionHandle {

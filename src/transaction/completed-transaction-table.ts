@@ -31,6 +31,10 @@ class EntryBlock {
  * transaction. A registrar at a few thousand REGISTERs per second holds a hundred thousand of
  * them; as objects (the transaction, its key string, a map entry) each one was promoted and then
  * marked by every full collection, as entries here they cost the garbage collector nothing.
+ * The same form serves the other transactions that only wait out a linger (TransactionLayer): an
+ * INVITE server transaction in Accepted (RFC 6026 §7.1: its key alone, to absorb the INVITE's
+ * retransmissions, kept with an empty response), and client transactions in Accepted or Completed
+ * (their key and the route a further 2xx goes on, read with routeOf()), one table per linger time.
  *
  * Entries all linger the same time, so they end in the order they came: a FIFO of numbered
  * entries, expired from its head by one wheel timer, stored in blocks of 8,192 that are added at
@@ -140,6 +144,8 @@ export class CompletedTransactionTable implements TimerTarget {
     if (n < 0) return false;
     const block = this.blockOf(n);
     const at = n & (BLOCK - 1);
+    // an entry kept without a response only absorbs what matches it (an INVITE in Accepted)
+    if (block.lengths[at] === 0) return true;
     const start = block.starts[at] + block.keyLengths[at];
     // a copy: the chunk may be reused before an asynchronous send has read these bytes
     const response = Buffer.from((block.chunks[at] as Buffer).subarray(start, start + block.lengths[at]));
@@ -150,6 +156,14 @@ export class CompletedTransactionTable implements TimerTarget {
       this.onSendError(route);
     });
     return true;
+  }
+
+  /** The route kept with a live entry of this key, without sending anything; undefined if there is none. */
+  routeOf(key: string, hash = hashKey(key)): Flow | undefined {
+    if (this.tail === this.head) return undefined;
+    const n = this.find(key, hash);
+    if (n < 0) return undefined;
+    return this.blockOf(n).routes[n & (BLOCK - 1)];
   }
 
   /** Forgets every entry (shutdown). */

@@ -19,9 +19,16 @@ export interface TransactionContext {
   /**
    * A non-INVITE server transaction on an unreliable transport sent its final response: for `ms`
    * (Timer J) the layer answers retransmissions of the request with `response` sent along `route`,
-   * and the transaction object itself is let go (CompletedTransactionTable).
+   * and the transaction object itself is let go (CompletedTransactionTable). An INVITE one that sent
+   * a 2xx passes an empty response: in Accepted (Timer L) retransmissions are only absorbed.
    */
   complete(transaction: { readonly key: string }, response: Buffer, route: Flow, ms: number): void;
+  /**
+   * A client transaction that only lingers now (an INVITE one in Accepted for Timer M, `accepted`;
+   * a non-INVITE one in Completed for Timer K): for `ms` the layer keeps its key and `route` alone,
+   * absorbs retransmitted responses, and gives further 2xx in Accepted to the TU with that route.
+   */
+  completeClient(transaction: { readonly key: string }, route: Flow, ms: number, accepted: boolean): void;
   /** A server transaction ended without the ACK or response it waited for. */
   serverFailed(kind: 'timeout' | 'transport', request: SipRequest | undefined, flow: Flow): void;
 }

@@ -5,6 +5,9 @@ import type { ServerTransactionHandle, TransactionContext } from './context.ts';
 import { TimedTransaction } from './timed-transaction.ts';
 import { lingerMs, TimerKind } from './timers.ts';
 
+/** What an INVITE in Accepted answers a retransmission with: nothing (RFC 6026 §7.1). */
+const NO_RESPONSE = Buffer.alloc(0);
+
 export type ServerInviteState = 'proceeding' | 'completed' | 'confirmed' | 'accepted' | 'terminated';
 
 /**
@@ -22,6 +25,8 @@ export class ServerInviteTransaction extends TimedTransaction implements ServerT
   private intervalG: number;
   private held: SipRequest | null;
   private route: Flow | Destination | undefined;
+  /** In Accepted, where the layer keeps only the key: the clock time Timer L ends it. */
+  private acceptedUntil = 0;
 
   constructor(
     private readonly ctx: TransactionContext,
@@ -48,7 +53,7 @@ export class ServerInviteTransaction extends TimedTransaction implements ServerT
   }
 
   get terminated(): boolean {
-    return this.state === 'terminated';
+    return this.state === 'terminated' || (this.state === 'accepted' && this.ctx.wheel.now() >= this.acceptedUntil);
   }
 
   /** An INVITE retransmission: the last provisional is resent in Proceeding (§17.2.1); absorbed otherwise. */
@@ -74,7 +79,7 @@ export class ServerInviteTransaction extends TimedTransaction implements ServerT
     const status = response.status;
     if (this.state === 'accepted' && status >= 200 && status < 300) {
       // RFC 6026 §7.1: further 2xx from the TU (retransmissions, other forks) are sent in Accepted
-      this.send(response);
+      if (!this.terminated) this.send(response);
       return;
     }
     if (this.state !== 'proceeding') return;
@@ -89,11 +94,15 @@ export class ServerInviteTransaction extends TimedTransaction implements ServerT
     if (status < 200 || this.terminated) return;
     this.finalStatus = status;
     if (status < 300) {
+      // Timer L: the layer keeps the key alone to absorb retransmitted INVITEs (RFC 6026 §7.1); this
+      // object stays usable by a TU that holds it (further 2xx are sent above), but nothing else keeps it
+      const ms = lingerMs(this.ctx.timers, 64 * this.ctx.timers.T1);
+      this.acceptedUntil = this.ctx.wheel.now() + ms;
       this.state = 'accepted';
       this.cancelTimers();
-      this.ctx.linger(this, lingerMs(this.ctx.timers, 64 * this.ctx.timers.T1));
       this.lastResponse = null;
       this.held = null;
+      this.ctx.complete(this, NO_RESPONSE, this.flow, ms);
       return;
     }
     this.state = 'completed';

@@ -22,6 +22,11 @@ export interface TransactionUser {
   /** A response that matched no client transaction (e.g. a 2xx retransmitted after it ended, §17.1.1.2). */
   onStrayResponse?(response: SipResponse, flow: Flow): void;
   /**
+   * A further 2xx for an INVITE client transaction in Accepted (RFC 6026 §8.4) that the layer keeps
+   * in compact form (its handler named the route with acceptedRoute()): `route` is that route.
+   */
+  onAcceptedResponse?(response: SipResponse, route: Flow): void;
+  /**
    * A server transaction ended without its ACK (Timer H) or could not send (§17.2.1, §17.2.4);
    * the request is undefined when a completed non-INVITE transaction had released it.
    */
@@ -63,7 +68,12 @@ export class TransactionLayer implements TransactionContext {
   private readonly autoTrying: 'immediate' | 'delayed' | 'off';
   private readonly logger: Logger;
   private readonly lingering: LingerQueue;
+  /** Non-INVITE server transactions in Completed (Timer J) and INVITE ones in Accepted (Timer L): both 64*T1. */
   private readonly completed: CompletedTransactionTable;
+  /** INVITE client transactions in Accepted (Timer M, 64*T1) whose handler named a route for further 2xx. */
+  private readonly acceptedClients: CompletedTransactionTable;
+  /** Non-INVITE client transactions in Completed (Timer K, T4): they only absorb retransmitted finals. */
+  private readonly completedClients: CompletedTransactionTable;
 
   constructor(
     readonly transport: TransportLayer,
@@ -81,6 +91,10 @@ export class TransactionLayer implements TransactionContext {
       (bytes, route, onError) => this.transport.sendBytes(bytes, route, onError),
       (route) => this.serverFailed('transport', undefined, route),
     );
+    // entries without a response: nothing is ever resent from these two
+    const resendNothing = () => {};
+    this.acceptedClients = new CompletedTransactionTable(this.wheel, resendNothing, resendNothing);
+    this.completedClients = new CompletedTransactionTable(this.wheel, resendNothing, resendNothing);
     transport.onMessage = (message, flow) => this.receive(message, flow);
   }
 
@@ -93,8 +107,9 @@ export class TransactionLayer implements TransactionContext {
     return this.server.size + this.completed.size;
   }
 
+  /** Client transactions alive, those waiting out Timer K or M in compact form included. */
   get clientCount(): number {
-    return this.client.size;
+    return this.client.size + this.acceptedClients.size + this.completedClients.size;
   }
 
   /** Entry point for every message the transport delivers. */
@@ -155,7 +170,10 @@ export class TransactionLayer implements TransactionContext {
   findInviteForCancel(cancel: SipRequest): ServerTransactionHandle | undefined {
     const inviteKey = serverKey(cancel, undefined, 'INVITE');
     const tx = this.server.get(inviteKey);
-    return tx !== undefined && tx.isInvite ? tx : undefined;
+    if (tx !== undefined) return tx.isInvite ? tx : undefined;
+    // in Accepted the INVITE is kept as its key only: it exists, answered, and a CANCEL has no effect on it (§9.2)
+    const route = this.completed.routeOf(inviteKey);
+    return route === undefined ? undefined : new AnsweredInvite(inviteKey, route);
   }
 
   /** Stops all timers; live transactions are dropped. */
@@ -169,6 +187,8 @@ export class TransactionLayer implements TransactionContext {
     this.client.clear();
     this.lingering.clear();
     this.completed.clear();
+    this.acceptedClients.clear();
+    this.completedClients.clear();
   }
 
   // ---- TransactionContext -------------------------------------------------------------------
@@ -197,6 +217,12 @@ export class TransactionLayer implements TransactionContext {
     this.completed.add(transaction.key, response, route, ms, hash);
   }
 
+  completeClient(transaction: { readonly key: string }, route: Flow, ms: number, accepted: boolean): void {
+    const hash = hashKey(transaction.key);
+    this.client.deleteIf(transaction.key, transaction as ClientTransaction, hash);
+    (accepted ? this.acceptedClients : this.completedClients).add(transaction.key, EMPTY_RESPONSE, route, ms, hash);
+  }
+
   serverFailed(kind: 'timeout' | 'transport', request: SipRequest | undefined, flow: Flow): void {
     this.counters.increment(`transaction.server_${kind}`);
     this.user.onServerFailure?.(kind, request, flow);
@@ -223,7 +249,8 @@ export class TransactionLayer implements TransactionContext {
       existing.receiveRequest();
       return;
     }
-    if (request.method !== 'INVITE' && this.completed.answer(key, hash)) {
+    // a completed non-INVITE one answers with its final response; an INVITE in Accepted absorbs it (RFC 6026 §7.1)
+    if (this.completed.answer(key, hash)) {
       this.counters.increment('transaction.retransmissions_absorbed');
       return;
     }
@@ -245,9 +272,9 @@ export class TransactionLayer implements TransactionContext {
     }
     // Entered in the table only now: nothing else is received while the TU runs synchronously,
     // and a request answered at once without state (an OPTIONS ping, a digest challenge) ends its
-    // transaction before that, so it never costs a table entry; nor does a non-INVITE one answered
-    // at once over UDP, which complete() has moved to the completed table.
-    if (!tx.terminated && (tx.isInvite || tx.finalStatus === 0)) this.server.set(key, tx, hash);
+    // transaction before that, so it never costs a table entry; nor does one that complete() has
+    // moved to the completed table (a non-INVITE one answered at once over UDP, an INVITE one with a 2xx).
+    if (!tx.terminated && (tx.finalStatus === 0 || (tx.isInvite && tx.finalStatus >= 300))) this.server.set(key, tx, hash);
   }
 
   /**
@@ -260,10 +287,34 @@ export class TransactionLayer implements TransactionContext {
     return tx instanceof ServerInviteTransaction && tx.responseToTag === ack.to.tag ? tx : undefined;
   }
 
+  /**
+   * A response for a client transaction kept in compact form: a further 2xx in Accepted goes to the
+   * TU (RFC 6026 §8.4), anything else there or in Completed is absorbed (§17.1.2.2, RFC 6026 §8.4).
+   */
+  private receiveLingering(response: SipResponse, key: string, hash: number): boolean {
+    const accepted = this.acceptedClients.routeOf(key, hash);
+    if (accepted !== undefined) {
+      if (response.status >= 200 && response.status < 300) {
+        try {
+          this.user.onAcceptedResponse?.(response, accepted);
+        } catch (err) {
+          this.logger.error({ err: (err as Error).stack, callId: response.callId }, 'response handler failed');
+          this.counters.increment('transaction.user_errors');
+        }
+      }
+      return true;
+    }
+    if (this.completedClients.routeOf(key, hash) === undefined) return false;
+    this.counters.increment('transaction.retransmissions_absorbed');
+    return true;
+  }
+
   private receiveResponse(response: SipResponse, flow: Flow): void {
     const key = clientKeyOfResponse(response);
-    const tx = key === undefined ? undefined : this.client.get(key);
+    const hash = key === undefined ? 0 : hashKey(key);
+    const tx = key === undefined ? undefined : this.client.get(key, hash);
     if (tx === undefined) {
+      if (key !== undefined && this.receiveLingering(response, key, hash)) return;
       this.counters.increment('transaction.stray_responses');
       this.user.onStrayResponse?.(response, flow);
       return;
@@ -275,4 +326,29 @@ export class TransactionLayer implements TransactionContext {
       this.counters.increment('transaction.user_errors');
     }
   }
+}
+
+const EMPTY_RESPONSE = Buffer.alloc(0);
+
+/**
+ * What a CANCEL finds of an INVITE server transaction in Accepted, which the layer keeps as its key
+ * only: an answered INVITE, on which the CANCEL has no effect (RFC 3261 §9.2, §16.10).
+ */
+class AnsweredInvite implements ServerTransactionHandle {
+  readonly isInvite = true;
+  readonly finalStatus = 200;
+  readonly terminated = false;
+
+  constructor(
+    readonly key: string,
+    readonly flow: Flow,
+  ) {}
+
+  get request(): SipRequest {
+    throw new Error('the request of an accepted transaction has been released');
+  }
+
+  respond(): void {}
+
+  terminate(): void {}
 }

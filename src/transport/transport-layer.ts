@@ -4,7 +4,7 @@ import net from 'node:net';
 import os from 'node:os';
 import tls from 'node:tls';
 import type { WebSocket } from 'ws';
-import { Counters, silentLogger, type Logger } from '../shared/index.ts';
+import { Counters, silentLogger, type CounterCell, type Logger } from '../shared/index.ts';
 import {
   createResponse,
   parseMessage,
@@ -110,6 +110,9 @@ const WILDCARDS = new Set(['0.0.0.0', '::', '']);
 export class TransportLayer {
   onMessage: InboundHandler = () => {};
   readonly counters: Counters;
+  /** transport.udp.received / .sent: counted per datagram, so held rather than looked up */
+  private readonly udpReceived: CounterCell;
+  private readonly udpSent: CounterCell;
   private readonly logger: Logger;
   private readonly udp: UdpListener[] = [];
   /** TCP, TLS, WS and WSS listeners. */
@@ -137,6 +140,8 @@ export class TransportLayer {
 
   constructor(private readonly options: TransportOptions) {
     this.counters = options.counters ?? new Counters();
+    this.udpReceived = this.counters.cell('transport.udp.received');
+    this.udpSent = this.counters.cell('transport.udp.sent');
     this.logger = options.logger ?? silentLogger;
     this.maxHeaders = options.maxHeaders ?? 256;
     this.maxVias = options.maxVias ?? 70;
@@ -263,7 +268,7 @@ export class TransportLayer {
         return { protocol: 'udp', address: destination.address, port: destination.port };
       }
       (listener as UdpListener).send(bytes, destination.port, destination.address);
-      this.counters.increment('transport.udp.sent');
+      this.udpSent.value++;
       return flow.udp === listener ? flow : (listener as UdpListener).flowTo(destination.address, destination.port);
     }
     let connection = (destination as Flow).connection;
@@ -321,7 +326,7 @@ export class TransportLayer {
 
   /** `listener`: the index of the UDP listener, or -1 for a datagram handed over by another worker. */
   private receiveDatagram(data: Buffer, flow: Flow, listener: number): void {
-    this.counters.increment('transport.udp.received');
+    this.udpReceived.value++;
     // a banned source costs one map lookup: none of its datagrams is parsed (unless to answer 503)
     if (this.guard !== undefined && this.guard.isBanned(flow.address)) {
       this.refuseBannedDatagram(data, flow);

@@ -184,6 +184,42 @@ test('RFC 6026 §7.2 Timer M: Accepted ends 64*T1 after the first 2xx; a 2xx aft
   assert.equal(h.user.strays.length, 1, 'the UA core sees it through onStrayResponse (§17.1.1.2)');
 });
 
+test('RFC 6026 §7.2 with acceptedRoute: the layer keeps only the key; further 2xx reach the TU with that route until Timer M', () => {
+  const h = new Harness();
+  const upstream = { protocol: 'udp', address: '192.0.2.77', port: 5070 } as const;
+  const handler = Object.assign(h.handler(), { acceptedRoute: () => upstream });
+  const tx = h.layer.sendRequest(outgoingRequest('INVITE'), PEER, handler);
+  const wire = asRequest(h.transport.sent[0].message);
+  h.runTo(700);
+  h.deliver(answer(wire, 200, 'fork-1'));
+  assert.deepEqual(handler.statuses, [200], 'the first 2xx goes to the handler');
+  assert.equal(h.layer.clientCount, 1, 'still counted while it lingers');
+  assert.equal(h.wheel.size, 1, "Timers A and B cancelled; one timer for the table's entries");
+  h.runTo(20_000);
+  h.deliver(answer(wire, 200, 'fork-1')); // retransmission
+  h.deliver(answer(wire, 200, 'fork-2')); // another fork
+  h.deliver(answer(wire, 486, 'fork-3')); // ignored in Accepted
+  assert.deepEqual(handler.statuses, [200], 'the handler was let go');
+  assert.deepEqual(
+    h.user.accepted.map((a) => [a.response.status, a.response.to.tag, a.route]),
+    [
+      [200, 'fork-1', upstream],
+      [200, 'fork-2', upstream],
+    ],
+  );
+  assert.equal(h.user.strays.length, 0);
+  assert.equal(tx.terminated, false);
+  h.runTo(700 + 64 * T1 - 10);
+  assert.equal(tx.terminated, false);
+  h.runTo(700 + 64 * T1);
+  assert.equal(tx.terminated, true);
+  assert.equal(h.layer.clientCount, 0);
+  assert.equal(h.wheel.size, 0);
+  h.deliver(answer(wire, 200, 'fork-1'));
+  assert.equal(h.user.accepted.length, 2);
+  assert.equal(h.user.strays.length, 1, 'after Timer M a 2xx is stray');
+});
+
 test('timers.linger shortens Timer M: Accepted ends at the linger, not 64*T1', () => {
   const h = new Harness({ linger: 5000 });
   const { wire, tx } = startInvite(h);

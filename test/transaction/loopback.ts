@@ -112,6 +112,11 @@ export class RecordingUser implements TransactionUser {
   onStrayResponse(response: SipResponse): void {
     this.strays.push(response);
   }
+  /** Further 2xx of INVITE client transactions kept as their key (ClientTransactionHandler.acceptedRoute). */
+  readonly accepted: Array<{ response: SipResponse; route: Flow }> = [];
+  onAcceptedResponse(response: SipResponse, route: Flow): void {
+    this.accepted.push({ response, route });
+  }
   onServerFailure(kind: 'timeout' | 'transport', request: SipRequest, flow: Flow): void {
     this.failures.push({ at: this.clock.now(), kind, request, flow });
   }

@@ -83,8 +83,13 @@ test('§9.2 CANCEL is its own transaction and finds its INVITE through findInvit
   // a CANCEL for a non-INVITE finds nothing
   h.deliver(incoming({ method: 'OPTIONS', branch: 'z9hG4bK-c2' }));
   assert.equal(h.layer.findInviteForCancel(parsed(incoming({ method: 'CANCEL', branch: 'z9hG4bK-c2' }))), undefined);
-  // once the INVITE transaction is gone, nothing matches
+  // answered with a 2xx (Accepted, kept as its key): found as answered, so the CANCEL has no effect (§9.2)
   invite.respond(createResponse(invite.request, 200, { toTag: 's' }));
+  const answered = h.layer.findInviteForCancel(cancel.request);
+  assert.ok(answered !== undefined);
+  assert.equal(answered.key, invite.key);
+  assert.equal(answered.finalStatus, 200);
+  // once the INVITE transaction is gone, nothing matches
   h.runTo(64 * T1);
   assert.equal(invite.terminated, true);
   assert.equal(h.layer.findInviteForCancel(cancel.request), undefined);
