@@ -58,7 +58,7 @@ export class LocationService {
     private readonly options: LocationOptions = {},
   ) {
     this.now = options.now ?? Date.now;
-    this.expiry = new ExpiryQueue(this.now());
+    this.expiry = new ExpiryQueue(this.now(), (b) => b.expiresAt);
     this.persist = options.persist !== false;
   }
 
@@ -160,7 +160,6 @@ export class LocationService {
   /** save() of a binding the AOR holds with the same contact: its fields brought up to date. */
   private refresh(b: Binding, stored: StoredBinding): Binding {
     if (b.expiresAt !== stored.expiresAt) {
-      this.expiry.remove(b, b.expiresAt);
       b.expiresAt = stored.expiresAt;
       this.expiry.add(b, b.expiresAt);
     }
@@ -316,7 +315,7 @@ export class LocationService {
       if (entry !== b) return;
       this.byAor.delete(b.aor);
     }
-    this.expiry.remove(b, b.expiresAt);
+    this.expiry.remove(b);
     this.count--;
   }
 
