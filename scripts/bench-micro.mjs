@@ -39,7 +39,7 @@ function driver() {
   console.log('workload | us CPU/op | promoted B/op | scavenges | scavenge ms (median)');
   for (const workload of named.length > 0 ? named : Object.keys(WORKLOADS)) {
     for (let round = 0; round < rounds; round++) {
-      const run = spawnSync(process.execPath, ['--min-semi-space-size=16', '--single-threaded-gc', '--trace-gc-nvp', fileURLToPath(import.meta.url), '--child', workload, String(WORKLOADS[workload])], { cwd: repo, encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 });
+      const run = spawnSync(process.execPath, ['--min-semi-space-size=16', '--single-threaded-gc', '--initial-old-space-size=256', '--trace-gc-nvp', fileURLToPath(import.meta.url), '--child', workload, String(WORKLOADS[workload])], { cwd: repo, encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 });
       const lines = run.stdout.split('\n');
       const result = lines.find((l) => l.startsWith('{"result"'));
       if (run.status !== 0 || result === undefined) {

@@ -22,7 +22,7 @@ if (build.status !== 0) {
   process.exit(2);
 }
 // the V8 flag of `npm start` and bin/sipline.js (README, "Start-up rehearsal and runtime tuning")
-const env = { ...process.env, BENCH_START: `node --min-semi-space-size=16 --single-threaded-gc ${repo}dist-bench/bench/server.js` };
+const env = { ...process.env, BENCH_START: `node --min-semi-space-size=16 --single-threaded-gc --initial-old-space-size=256 ${repo}dist-bench/bench/server.js` };
 const child = spawn('bash', [harness, ...args], { cwd: repo, env, stdio: ['ignore', 'pipe', 'inherit'] });
 let output = '';
 child.stdout.on('data', (d) => {
