@@ -1,6 +1,6 @@
 import { randomToken, type Logger, silentLogger } from '../shared/index.ts';
 import { resolveNumericUri, resolveUri } from '../dns/index.ts';
-import { createResponse, NameAddress, type ResponseOptions, type SipRequest, type SipResponse, type Uri } from '../sip/index.ts';
+import { createResponse, NameAddress, parseAuthHeader, type ResponseOptions, type SipRequest, type SipResponse, type Uri } from '../sip/index.ts';
 import { TransactionTable, type ClientTransactionHandler, type ServerTransactionHandle, type TransactionLayer, type TransactionUser } from '../transaction/index.ts';
 import { addressFamily, type Destination, type Flow } from '../transport/index.ts';
 import type { LocalIdentity } from './local-identity.ts';
@@ -55,6 +55,11 @@ export class ProxyRequest {
    * Set for requests of a hidden dialog, by the proxy's configuration, or by the routing script.
    */
   hideTopology: boolean;
+  /**
+   * The realm whose Proxy-Authorization credentials this proxy verified: consumed here (RFC 3261
+   * §22.3; Kamailio's consume_credentials), so a copy for another hop goes without them.
+   */
+  consumedRealm: string | null = null;
   private replied = false;
   private receivedVias: string[] | undefined;
 
@@ -117,7 +122,7 @@ export class ProxyRequest {
     if (this.hideTopology) throw new Error('a request whose topology is hidden must be forwarded statefully');
     this.replied = true;
     this.transaction.terminate();
-    this.core.relayStateless(this.request, target);
+    this.core.relayStateless(this.request, target, false, this.consumedRealm);
   }
 
   /** Forwards statefully to the targets (§16.6): parallel within a q value, serially across q values. */
@@ -292,6 +297,10 @@ export class ProxyCore {
       this.branchFailed(proxied, branch, err);
       return;
     }
+    // a spiral back to this proxy keeps them: it is authenticated again on its next pass
+    if (proxied.consumedRealm !== null && !this.identity.isLocalHost(destination.address, destination.port)) {
+      stripCredentials(request, proxied.consumedRealm);
+    }
     branch.transaction = this.transactions.sendRequest(request, destination, new BranchHandler(this, context, branch, proxied), proxyBranch(hash, randomToken(10)));
     // a send that failed at once has already given the branch its final response
     if (request.method === 'INVITE' && !branch.done) starter.scheduleTimerC(branch);
@@ -413,7 +422,7 @@ export class ProxyCore {
    * Max-Forwards decremented, and a branch computed from the request and its incoming branch so
    * that a retransmission leaves with the same branch.
    */
-  relayStateless(request: SipRequest, target?: Target, hideTopology = false): void {
+  relayStateless(request: SipRequest, target?: Target, hideTopology = false, consumedRealm: string | null = null): void {
     if (target !== undefined) {
       request.setUri(target.uri);
       if (target.path !== undefined) for (let i = target.path.length - 1; i >= 0; i--) request.add('Route', target.path[i], true);
@@ -425,6 +434,7 @@ export class ProxyCore {
     const branch = proxyBranch(loopHash(request), request.via.branch ?? '');
     const send = (destination: Destination) => {
       if (hideTopology) this.topology.hideRequest(request, destination);
+      if (consumedRealm !== null && !this.identity.isLocalHost(destination.address, destination.port)) stripCredentials(request, consumedRealm);
       this.transactions.transport.sendRequest(request, destination, branch);
     };
     const fixed = target?.destination ?? resolveNumericUri(nextHop);
@@ -510,4 +520,15 @@ class AcceptedBranch implements ClientTransactionHandler, HiddenPath {
   onResponse(response: SipResponse): void {
     this.core.acceptedBranchResponse(this, response);
   }
+}
+
+/** Removes the Proxy-Authorization values for `realm` (the ones this proxy consumed, §22.3). */
+function stripCredentials(request: SipRequest, realm: string): void {
+  request.removeWhere('Proxy-Authorization', (value) => {
+    try {
+      return parseAuthHeader(value, 'Proxy-Authorization').params.get('realm') === realm;
+    } catch {
+      return false; // not a credential this proxy could have verified
+    }
+  });
 }

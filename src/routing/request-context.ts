@@ -225,6 +225,8 @@ export class RequestContext {
       return false;
     }
     this.authenticatedUser = { username: result.username, domain: domain.name };
+    // credentials for this proxy's realm are not passed on to the next hop (RFC 3261 §22.3)
+    if (kind === 'proxy') this.proxied.consumedRealm = domain.realm;
     return true;
   }
 

@@ -153,6 +153,18 @@ export abstract class SipMessage {
     this.invalidate(key);
   }
 
+  /** Removes the fields of this name whose value passes `test`; returns how many went. */
+  removeWhere(name: string, test: (value: string) => boolean): number {
+    const key = headerKey(name);
+    const kept = this.headers.filter((f) => f.key !== key || !test(f.value));
+    const removed = this.headers.length - kept.length;
+    if (removed > 0) {
+      this.headers = kept;
+      this.invalidate(key);
+    }
+    return removed;
+  }
+
   // ---- typed accessors (RFC 3261 §20) ----------------------------------------------------
 
   /** The topmost Via value; parses nothing below it. */

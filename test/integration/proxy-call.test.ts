@@ -107,6 +107,9 @@ describe('calls through the proxy', { timeout: 90_000 }, () => {
       assert.deepEqual(invite.getAll('record-route'), [rr]);
       assert.equal(invite.vias.length, 2, 'the proxy Via above alice');
       assert.equal(invite.cseq.seq, 2);
+      // the credentials for the proxy's realm were consumed there (RFC 3261 §22.3): bob never sees them
+      assert.equal(sent('INVITE')[1].headers('proxy-authorization').length, 1, 'alice sent them');
+      assert.equal(invite.has('proxy-authorization'), false, 'the proxy did not pass them on');
       // ACK and BYE reached bob with the proxy's Route removed and the Request-URI untouched
       for (const method of ['ACK', 'BYE']) {
         const at = received(bob, method).map((t) => t.message as SipRequest);
