@@ -365,6 +365,17 @@ export abstract class SipMessage {
   }
 
   /**
+   * Writes the wire form into `out` from `at` on and returns where it ends, or -1 when it does not
+   * fit there (or its head has multi-byte characters): for a message sent once and not kept, whose
+   * bytes then go straight where they are sent from, without a Buffer of their own.
+   */
+  writeInto(out: Buffer, at: number): number {
+    const done = this.serialized;
+    if (done !== null) return at + done.length > out.length ? -1 : at + done.copy(out, at);
+    return this.rawBytes === null ? -1 : this.serializeInto(this.rawBytes, out, at);
+  }
+
+  /**
    * @internal The parser's note that `raw` maps one to one onto these bytes from `base` on.
    */
   useRawBytes(bytes: Buffer | null, base: number): void {
@@ -418,21 +429,33 @@ export abstract class SipMessage {
   }
 
   /**
-   * Serializes into the scratch buffer: untouched runs of lines are copied from the received
-   * bytes, new lines are encoded in place, and one buffer of the exact size is cut at the end. No
-   * string is built for the head, so a forwarded message allocates little more than its own
-   * bytes. Null when the message would not fit the scratch buffer (the text path handles it).
+   * Serializes into the scratch buffer and cuts one buffer of the exact size from it. Null when the
+   * message would not fit the scratch buffer (the text path handles it).
    */
   private serializeFromBytes(source: Buffer): Buffer | null {
-    const out = SCRATCH;
+    const end = this.serializeInto(source, SCRATCH, 0);
+    if (end < 0) return null;
+    const bytes = Buffer.allocUnsafe(end);
+    SCRATCH.copy(bytes, 0, 0, end);
+    return bytes;
+  }
+
+  /**
+   * Serializes into `out` from `start` on: untouched runs of lines are copied from the received
+   * bytes, new lines are encoded in place. No string is built for the head. Returns the end, or -1
+   * when the message would not fit.
+   */
+  private serializeInto(source: Buffer, out: Buffer, start: number): number {
     const base = this.rawBase;
     const encoding = this.encoding;
     let pos: number;
-    if (this.startLineEnd >= 0) pos = copyBytes(source, base, base + this.startLineEnd, out, 0);
-    else {
+    if (this.startLineEnd >= 0) {
+      if (start + this.startLineEnd > out.length) return -1;
+      pos = copyBytes(source, base, base + this.startLineEnd, out, start);
+    } else {
       const line = this.startLine();
-      if (line.length * 3 + 2 > out.length) return null;
-      pos = writeCrLf(out, writeText(out, 0, line, encoding));
+      if (start + line.length * 3 + 2 > out.length) return -1;
+      pos = writeCrLf(out, writeText(out, start, line, encoding));
     }
     const hasLength = this.layOutHead();
     const parts = HEAD_PARTS;
@@ -440,27 +463,24 @@ export abstract class SipMessage {
       const a = parts[k];
       const b = parts[k + 1];
       if (a >= 0) {
-        if (pos + (b - a) > out.length) return null;
+        if (pos + (b - a) > out.length) return -1;
         pos = copyBytes(source, base + a, base + b, out, pos);
         continue;
       }
       const f = this.headers[b];
       // a UTF-16 unit takes at most 3 bytes in UTF-8
-      if (pos + (f.name.length + f.value.length) * 3 + 4 > out.length) return null;
+      if (pos + (f.name.length + f.value.length) * 3 + 4 > out.length) return -1;
       pos = writeText(out, pos, f.name, encoding);
       out[pos++] = 58; // :
       out[pos++] = 32;
       pos = writeCrLf(out, writeText(out, pos, f.value, encoding));
     }
     const body = this.body;
-    if (pos + 40 + body.length > out.length) return null;
+    if (pos + 40 + body.length > out.length) return -1;
     // Streams need Content-Length (RFC 3261 §18.3); a datagram that arrived without one gets it here.
     if (!hasLength) pos = writeText(out, pos, 'Content-Length: ' + body.length + '\r\n', 'latin1');
     pos = writeCrLf(out, pos);
-    pos = copyBytes(body, 0, body.length, out, pos);
-    const bytes = Buffer.allocUnsafe(pos);
-    out.copy(bytes, 0, 0, pos);
-    return bytes;
+    return copyBytes(body, 0, body.length, out, pos);
   }
 
   /** The same layout joined as text and encoded: for heads with multi-byte characters. */
@@ -553,7 +573,7 @@ const SCRATCH = Buffer.allocUnsafeSlow(131_072);
 const HEAD_PARTS: number[] = [];
 
 /**
- * Copies bytes into the scratch buffer. Short runs (the usual header lines) go byte by byte:
+ * Copies bytes into `out` (the scratch buffer, or a send area). Short runs (the usual header lines) go byte by byte:
  * Buffer.copy makes a typed-array view per call, which costs more than the copy itself.
  */
 function copyBytes(source: Buffer, start: number, end: number, out: Buffer, pos: number): number {
@@ -563,7 +583,7 @@ function copyBytes(source: Buffer, start: number, end: number, out: Buffer, pos:
   return pos + n;
 }
 
-/** Encodes text into the scratch buffer: ASCII byte by byte, the rest (from the first other character) by Buffer.write. */
+/** Encodes text into `out`: ASCII byte by byte, the rest (from the first other character) by Buffer.write. */
 function writeText(out: Buffer, pos: number, text: string, encoding: BufferEncoding): number {
   const n = text.length;
   for (let i = 0; i < n; i++) {

@@ -52,6 +52,8 @@ export class ServerNonInviteTransaction implements ServerTransactionHandle {
     }
     this.finalStatus = response.status;
     this.state = 'completed';
+    // serialized first: over UDP its bytes are kept for Timer J, and the send copies those
+    const bytes = isReliable(this.flow.protocol) ? null : response.toBuffer();
     this.finalRoute = this.send(response);
     // a failed send has already terminated the transaction (§17.2.4): arm no Timer J
     if (this.terminated) return;
@@ -61,7 +63,7 @@ export class ServerNonInviteTransaction implements ServerTransactionHandle {
     // only the final response's bytes for that time (CompletedTransactionTable): this object is
     // released, as the request and response objects are.
     if (isReliable(this.flow.protocol)) this.terminate();
-    else this.ctx.complete(this, response.toBuffer(), this.finalRoute as Flow, lingerMs(this.ctx.timers, 64 * this.ctx.timers.T1));
+    else this.ctx.complete(this, bytes ?? response.toBuffer(), this.finalRoute as Flow, lingerMs(this.ctx.timers, 64 * this.ctx.timers.T1));
   }
 
   terminate(): void {

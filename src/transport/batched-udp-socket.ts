@@ -7,6 +7,13 @@ import type { UdpFlowTable } from './udp-flow-table.ts';
 const SEND_AREA_BYTES = 1 << 20;
 /** Datagrams queued for one sendmmsg before the queue is sent early. */
 const SEND_SLOTS = 1024;
+/** Room a message written in place is given: the queue is sent early when less is left (the largest UDP payload). */
+const LARGEST_DATAGRAM = 65_535;
+
+/** A message that writes its own wire form (SipMessage.writeInto): the end, or -1 when it cannot. */
+export interface WritableMessage {
+  writeInto(out: Buffer, at: number): number;
+}
 
 /**
  * The JavaScript side of native/udp.c: one readiness event of the socket reads up to BATCH
@@ -73,6 +80,26 @@ export class BatchedUdpSocket {
   send(data: Buffer, port: number, address: string): void {
     if (this.closed) return;
     if (this.sendCount === SEND_SLOTS || this.sendBytes + data.length > SEND_AREA_BYTES) this.flush();
+    if (!this.address(port, address)) return;
+    this.sendArea.set(data, this.sendBytes);
+    this.queued(data.length, port);
+  }
+
+  /**
+   * Queues a message written straight into the send area: no Buffer of its own, no copy. False
+   * when it could not write itself there (the caller sends its bytes instead).
+   */
+  sendMessage(message: WritableMessage, port: number, address: string): boolean {
+    if (this.closed) return true;
+    if (this.sendCount === SEND_SLOTS || this.sendBytes + LARGEST_DATAGRAM > SEND_AREA_BYTES) this.flush();
+    const end = message.writeInto(this.sendArea, this.sendBytes);
+    if (end < 0) return false;
+    if (this.address(port, address)) this.queued(end - this.sendBytes, port);
+    return true;
+  }
+
+  /** Fills in the address of the next slot; false (reported) when it is not an IP address. */
+  private address(port: number, address: string): boolean {
     const m = this.sendCount * this.metaInts;
     const meta = this.sendMeta;
     const v4 = parseIPv4(address);
@@ -83,7 +110,7 @@ export class BatchedUdpSocket {
       const v6 = this.parse6(address);
       if (v6 === undefined) {
         this.onError(new Error(`send EINVAL ${address}:${port} (not an IP address)`));
-        return;
+        return false;
       }
       meta[m + 3] = 6;
       meta[m + 4] = v6[0];
@@ -91,11 +118,17 @@ export class BatchedUdpSocket {
       meta[m + 6] = v6[2];
       meta[m + 7] = v6[3];
     }
+    return true;
+  }
+
+  /** The next slot's bytes are in place at sendBytes: it joins the queue. */
+  private queued(length: number, port: number): void {
+    const m = this.sendCount * this.metaInts;
+    const meta = this.sendMeta;
     meta[m] = this.sendBytes;
-    meta[m + 1] = data.length;
+    meta[m + 1] = length;
     meta[m + 2] = port;
-    this.sendArea.set(data, this.sendBytes);
-    this.sendBytes += data.length;
+    this.sendBytes += length;
     this.sendCount++;
     if (!this.flushScheduled) {
       this.flushScheduled = true;

@@ -296,6 +296,15 @@ export class TransportLayer {
         return undefined;
       }
     }
+    // over UDP a response not serialized yet is written straight where it is sent from: the
+    // serializations a response is kept for (retransmission) are made by whoever keeps it
+    if (route.protocol === 'udp') {
+      const listener = (route as Flow).udp ?? this.pickListener('udp', addressFamily(route.address));
+      if (listener !== undefined && (listener as UdpListener).sendMessage(response, route.port, route.address)) {
+        this.udpSent.value++;
+        return route;
+      }
+    }
     this.sendBytes(response.toBuffer(), route, onError);
     return route;
   }

@@ -1,7 +1,7 @@
 import cluster from 'node:cluster';
 import dgram from 'node:dgram';
 import { isIPv6 } from 'node:net';
-import { BatchedUdpSocket } from './batched-udp-socket.ts';
+import { BatchedUdpSocket, type WritableMessage } from './batched-udp-socket.ts';
 import type { Flow } from './flow.ts';
 import { parseIPv4 } from './ipv4.ts';
 import { nativeUdp } from './native-udp.ts';
@@ -121,6 +121,15 @@ export class UdpListener {
       this.flushScheduled = true;
       setImmediate(this.flush);
     }
+  }
+
+  /**
+   * Queues a message that writes its wire form straight into the batched socket's send area
+   * (WritableMessage); false when it cannot (node:dgram, or the message could not write itself):
+   * send its bytes then.
+   */
+  sendMessage(message: WritableMessage, port: number, address: string): boolean {
+    return this.batched !== undefined && this.batched.sendMessage(message, port, address);
   }
 
   /** Datagrams waiting for the flush, three entries each: bytes, port, address (no object per datagram). */

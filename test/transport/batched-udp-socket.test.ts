@@ -5,6 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import dgram from 'node:dgram';
 import { once } from 'node:events';
+import { createResponse, parseMessage, type SipRequest } from '../../src/sip/index.ts';
 import { formatIPv4, parseIPv4 } from '../../src/transport/ipv4.ts';
 import type { Flow } from '../../src/transport/flow.ts';
 import { nativeUdp } from '../../src/transport/native-udp.ts';
@@ -150,4 +151,38 @@ test('parseIPv4 / formatIPv4: dotted quads only, round trip', () => {
   assert.equal(formatIPv4(parseIPv4('10.20.30.40')), '10.20.30.40');
   assert.equal(formatIPv4(0xffffffff | 0), '255.255.255.255');
   for (const bad of ['', '1.2.3', '1.2.3.4.5', '256.1.1.1', '1..2.3', '::1', 'example.com', '1.2.3.4 ']) assert.equal(parseIPv4(bad), -1, bad);
+});
+
+test('a message written straight into the send area leaves with the bytes it would serialize to, between copied datagrams, in order; one that cannot write itself is refused', async () => {
+  const listener = new UdpListener({ host: '127.0.0.1', port: 0, engine: 'batched' }, () => {}, () => {});
+  await listener.listen();
+  const receiver = await peer('127.0.0.1');
+  const got: Buffer[] = [];
+  receiver.on('message', (data) => got.push(data));
+  try {
+    const request = parseMessage(
+      Buffer.from('OPTIONS sip:example.test SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:7001;branch=z9hG4bK-w1\r\nMax-Forwards: 70\r\nFrom: <sip:a@example.test>;tag=f1\r\nTo: <sip:example.test>\r\nCall-ID: w1@127.0.0.1\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n'),
+    ) as SipRequest;
+    const port = receiver.address().port;
+    const expected: Buffer[] = [];
+    for (let n = 0; n < 40; n++) {
+      if (n % 2 === 0) {
+        const response = createResponse(request, 200, { toTag: `t${n}` });
+        assert.equal(listener.sendMessage(response, port, '127.0.0.1'), true);
+        // serialized afterwards, for comparison only: writing it in place left nothing cached
+        expected.push(response.toBuffer());
+      } else {
+        const bytes = datagram('copied', n, 200);
+        listener.send(bytes, port, '127.0.0.1');
+        expected.push(bytes);
+      }
+    }
+    assert.equal(listener.sendMessage({ writeInto: () => -1 }, port, '127.0.0.1'), false, 'the caller sends its bytes instead');
+    await until(() => got.length >= expected.length);
+    assert.equal(got.length, expected.length);
+    for (let i = 0; i < expected.length; i++) assert.deepEqual(got[i], expected[i], `datagram ${i}`);
+  } finally {
+    receiver.close();
+    await listener.close();
+  }
 });
