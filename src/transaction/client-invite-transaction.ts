@@ -29,7 +29,6 @@ export class ClientInviteTransaction extends ClientTransactionBase implements Ke
 
   start(): void {
     this.flow = this.destination = this.ctx.transport.sendRequest(this.request, this.destination, this.branch, () => this.transportError());
-    this.bytes = this.request.toBuffer();
     if (this.state === 'terminated') return;
     if (!isReliable(this.flow.protocol)) this.arm(TimerKind.A, this.intervalA);
     this.arm(TimerKind.B, 64 * this.ctx.timers.T1);

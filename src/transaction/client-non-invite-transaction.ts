@@ -26,7 +26,6 @@ export class ClientNonInviteTransaction extends ClientTransactionBase {
       this.flow = this.destination = this.ctx.transport.sendBytes(this.bytes, this.destination, onError);
     } else {
       this.flow = this.destination = this.ctx.transport.sendRequest(this.request, this.destination, this.branch, onError);
-      this.bytes = this.request.toBuffer();
     }
     if (this.state === 'terminated') return;
     if (!isReliable(this.flow.protocol)) this.arm(TimerKind.E, this.intervalE);

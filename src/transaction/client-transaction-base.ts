@@ -72,9 +72,15 @@ export abstract class ClientTransactionBase extends TimedTransaction implements 
     this.handler = next ?? RELEASED_HANDLER;
   }
 
-  /** Sends the request's bytes again on the flow it first took. */
+  /**
+   * Sends the request's bytes again on the flow it first took. Over UDP the first send wrote the
+   * request straight into the socket's send area: its bytes are made here, at the first
+   * retransmission (the request is held until the final response, and not edited after sending).
+   */
   protected retransmit(): void {
-    if (this.bytes !== null && this.flow !== undefined) this.ctx.transport.sendBytes(this.bytes, this.flow);
+    if (this.flow === undefined) return;
+    if (this.bytes === null && this.held !== null) this.bytes = this.held.toBuffer();
+    if (this.bytes !== null) this.ctx.transport.sendBytes(this.bytes, this.flow);
   }
 
   /**

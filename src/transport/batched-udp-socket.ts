@@ -87,13 +87,15 @@ export class BatchedUdpSocket {
 
   /**
    * Queues a message written straight into the send area: no Buffer of its own, no copy. False
-   * when it could not write itself there (the caller sends its bytes instead).
+   * when it could not write itself there, or came out longer than `maxLength` (the caller sends
+   * its bytes instead, or sends it another way).
    */
-  sendMessage(message: WritableMessage, port: number, address: string): boolean {
+  sendMessage(message: WritableMessage, port: number, address: string, maxLength = Infinity): boolean {
     if (this.closed) return true;
     if (this.sendCount === SEND_SLOTS || this.sendBytes + LARGEST_DATAGRAM > SEND_AREA_BYTES) this.flush();
     const end = message.writeInto(this.sendArea, this.sendBytes);
-    if (end < 0) return false;
+    // what was written past the queue's end is simply not queued
+    if (end < 0 || end - this.sendBytes > maxLength) return false;
     if (this.address(port, address)) this.queued(end - this.sendBytes, port);
     return true;
   }

@@ -242,7 +242,18 @@ export class TransportLayer {
   sendRequest(request: SipRequest, target: Destination, branch: string, onError?: SendErrorHandler): Flow {
     const family = addressFamily(target.address);
     let protocol = target.protocol;
-    let bytes = this.withVia(request, protocol, family, branch);
+    this.pushVia(request, protocol, family, branch);
+    if (protocol === 'udp') {
+      // written straight into the batched socket's send area, unless it is too large for UDP with
+      // TCP at hand (below); a client transaction serializes it again only to retransmit it
+      const listener = (target as Flow).udp ?? this.pickListener('udp', family);
+      const limit = this.pickListener('tcp', family) !== undefined ? this.sizeThreshold : Infinity;
+      if (listener !== undefined && (listener as UdpListener).sendMessage(request, target.port, target.address, limit)) {
+        this.udpSent.value++;
+        return (target as Flow).udp === listener ? (target as Flow) : (listener as UdpListener).flowTo(target.address, target.port);
+      }
+    }
+    let bytes = request.toBuffer();
     if (protocol === 'udp' && bytes.length > this.sizeThreshold && this.pickListener('tcp', family) !== undefined) {
       protocol = 'tcp';
       request.popVia();
@@ -672,10 +683,14 @@ export class TransportLayer {
   // ---- helpers --------------------------------------------------------------------------
 
   private withVia(request: SipRequest, protocol: TransportProtocol, family: 4 | 6, branch: string): Buffer {
+    this.pushVia(request, protocol, family, branch);
+    return request.toBuffer();
+  }
+
+  private pushVia(request: SipRequest, protocol: TransportProtocol, family: 4 | 6, branch: string): void {
     const side = this.sendingSide(protocol, family);
     // rport asks for the response at our source port (RFC 3581 §3)
     request.pushVia(side.viaStart + branch + ';rport');
-    return request.toBuffer();
   }
 
   private pickListener(protocol: TransportProtocol, family: 4 | 6): Listener | undefined {

@@ -125,11 +125,11 @@ export class UdpListener {
 
   /**
    * Queues a message that writes its wire form straight into the batched socket's send area
-   * (WritableMessage); false when it cannot (node:dgram, or the message could not write itself):
-   * send its bytes then.
+   * (WritableMessage); false when it cannot (node:dgram, the message could not write itself, or it
+   * came out longer than `maxLength`): send its bytes then.
    */
-  sendMessage(message: WritableMessage, port: number, address: string): boolean {
-    return this.batched !== undefined && this.batched.sendMessage(message, port, address);
+  sendMessage(message: WritableMessage, port: number, address: string, maxLength = Infinity): boolean {
+    return this.batched !== undefined && this.batched.sendMessage(message, port, address, maxLength);
   }
 
   /** Datagrams waiting for the flush, three entries each: bytes, port, address (no object per datagram). */

@@ -114,3 +114,25 @@ test('a request over 1300 bytes switches from UDP to TCP (RFC 3261 §18.1.1)', {
     await peer.close();
   }
 });
+
+test('over the batched UDP socket a request is written in place, and its retransmissions (Timers A and E) are the same bytes (RFC 3261 §17.1.1.2, §17.1.2.2)', { timeout: 10_000 }, async () => {
+  const ua = await UserAgent.create({ listen: [{ protocol: 'udp', host: '127.0.0.1', port: 0 }], timers: { T1: 40, T2: 4000, T4: 5000 } });
+  const silent = await socket();
+  try {
+    for (const method of ['INVITE', 'OPTIONS']) {
+      silent.received.length = 0;
+      const spec = { uri: `sip:nobody@127.0.0.1:${silent.port}`, destination: { protocol: 'udp', address: '127.0.0.1', port: silent.port } } as const;
+      // never answered: the transaction retransmits until the UA closes
+      void (method === 'INVITE' ? ua.invite(spec) : ua.request({ ...spec, method }));
+      // sent at 0, then after T1 and 3*T1 (doubling intervals)
+      await waitFor(() => silent.received.length >= 3, 3000, `three ${method} transmissions`);
+      const [first, ...again] = silent.received.slice(0, 3);
+      assert.ok(first.startsWith(`${method} sip:nobody@127.0.0.1:${silent.port} SIP/2.0\r\n`), first);
+      assert.match(first, /\r\nVia: SIP\/2\.0\/UDP 127\.0\.0\.1:\d+;branch=z9hG4bK[^;\r]+;rport\r\n/);
+      for (const r of again) assert.equal(r, first, `a ${method} retransmission is the first transmission's bytes`);
+    }
+  } finally {
+    silent.s.close();
+    await ua.close();
+  }
+});
