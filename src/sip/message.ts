@@ -33,19 +33,24 @@ export class HeaderField {
   ) {}
 }
 
-/** Parsed values, filled on first access and dropped when the header they come from is edited. */
-interface ParsedCache {
-  topVia?: Via;
-  vias?: Via[];
-  from?: NameAddress;
-  to?: NameAddress;
-  callId?: string;
-  cseq?: CSeq;
-  contacts?: ContactList;
-  routes?: NameAddress[];
-  recordRoutes?: NameAddress[];
+/**
+ * Parsed values, filled on first access and dropped when the header they come from is edited.
+ * A class with every field present from the start: as an object literal filled in whatever order
+ * the values were first read, the caches of different messages took different hidden classes, and
+ * every accessor's load from them went megamorphic.
+ */
+class ParsedCache {
+  topVia: Via | undefined = undefined;
+  vias: Via[] | undefined = undefined;
+  from: NameAddress | undefined = undefined;
+  to: NameAddress | undefined = undefined;
+  callId: string | undefined = undefined;
+  cseq: CSeq | undefined = undefined;
+  contacts: ContactList | undefined = undefined;
+  routes: NameAddress[] | undefined = undefined;
+  recordRoutes: NameAddress[] | undefined = undefined;
   /** The last authHeaders() result and the header it was for. */
-  auth?: { key: string; headers: AuthHeader[] };
+  auth: { key: string; headers: AuthHeader[] } | undefined = undefined;
 }
 
 /**
@@ -62,7 +67,7 @@ export abstract class SipMessage {
   protected encoding: BufferEncoding;
   /** End of the raw start line (after its line break), or -1 once the start line was edited. */
   protected startLineEnd: number;
-  private cache: ParsedCache = {};
+  private cache = new ParsedCache();
 
   /** The bytes of the last toBuffer(), until the next edit: a sent message is also kept for retransmission. */
   protected serialized: Buffer | null = null;
