@@ -297,10 +297,7 @@ export class ProxyCore {
       this.branchFailed(proxied, branch, err);
       return;
     }
-    // a spiral back to this proxy keeps them: it is authenticated again on its next pass
-    if (proxied.consumedRealm !== null && !this.identity.isLocalHost(destination.address, destination.port)) {
-      stripCredentials(request, proxied.consumedRealm);
-    }
+    this.dropConsumedCredentials(request, proxied.consumedRealm, destination);
     branch.transaction = this.transactions.sendRequest(request, destination, new BranchHandler(this, context, branch, proxied), proxyBranch(hash, randomToken(10)));
     // a send that failed at once has already given the branch its final response
     if (request.method === 'INVITE' && !branch.done) starter.scheduleTimerC(branch);
@@ -327,6 +324,22 @@ export class ProxyCore {
     response.popVia();
     if (!response.has('via')) return;
     this.transactions.transport.sendResponse(response, upstream);
+  }
+
+  /**
+   * The Proxy-Authorization values for the realm this proxy verified (`realm`, null if none) do not
+   * go on to another hop (RFC 3261 §22.3); a spiral back to this proxy keeps them, to be
+   * authenticated again on its next pass.
+   */
+  private dropConsumedCredentials(request: SipRequest, realm: string | null, destination: Destination): void {
+    if (realm === null || this.identity.isLocalHost(destination.address, destination.port)) return;
+    request.removeWhere('Proxy-Authorization', (value) => {
+      try {
+        return parseAuthHeader(value, 'Proxy-Authorization').params.get('realm') === realm;
+      } catch {
+        return false; // not a credential this proxy could have verified
+      }
+    });
   }
 
   /** §16.7 step 3: our Via goes before anything else looks at the response; a hidden topology gets its Vias back. */
@@ -434,7 +447,7 @@ export class ProxyCore {
     const branch = proxyBranch(loopHash(request), request.via.branch ?? '');
     const send = (destination: Destination) => {
       if (hideTopology) this.topology.hideRequest(request, destination);
-      if (consumedRealm !== null && !this.identity.isLocalHost(destination.address, destination.port)) stripCredentials(request, consumedRealm);
+      this.dropConsumedCredentials(request, consumedRealm, destination);
       this.transactions.transport.sendRequest(request, destination, branch);
     };
     const fixed = target?.destination ?? resolveNumericUri(nextHop);
@@ -520,15 +533,4 @@ class AcceptedBranch implements ClientTransactionHandler, HiddenPath {
   onResponse(response: SipResponse): void {
     this.core.acceptedBranchResponse(this, response);
   }
-}
-
-/** Removes the Proxy-Authorization values for `realm` (the ones this proxy consumed, §22.3). */
-function stripCredentials(request: SipRequest, realm: string): void {
-  request.removeWhere('Proxy-Authorization', (value) => {
-    try {
-      return parseAuthHeader(value, 'Proxy-Authorization').params.get('realm') === realm;
-    } catch {
-      return false; // not a credential this proxy could have verified
-    }
-  });
 }

@@ -2,6 +2,9 @@ import type { Timer, TimerTarget, TimerWheel } from '../shared/index.ts';
 import type { Flow } from '../transport/index.ts';
 import { hashKey, mayFillHole } from './transaction-table.ts';
 
+/** The response of an entry that only absorbs what matches it (an INVITE in Accepted, a client transaction). */
+export const NO_RESPONSE = Buffer.alloc(0);
+
 /** What the table does with a retransmitted request: send its final response again. */
 export type ResendFinal = (bytes: Buffer, route: Flow, onError: (err: Error) => void) => void;
 

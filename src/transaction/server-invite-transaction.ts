@@ -1,12 +1,10 @@
 import { ownString } from '../shared/index.ts';
 import { createResponse, type SipRequest, type SipResponse } from '../sip/index.ts';
 import { isReliable, type Destination, type Flow } from '../transport/index.ts';
+import { NO_RESPONSE } from './completed-transaction-table.ts';
 import type { ServerTransactionHandle, TransactionContext } from './context.ts';
 import { TimedTransaction } from './timed-transaction.ts';
 import { lingerMs, TimerKind } from './timers.ts';
-
-/** What an INVITE in Accepted answers a retransmission with: nothing (RFC 6026 §7.1). */
-const NO_RESPONSE = Buffer.alloc(0);
 
 export type ServerInviteState = 'proceeding' | 'completed' | 'confirmed' | 'accepted' | 'terminated';
 

@@ -7,7 +7,7 @@ import type { ClientTransactionHandle, ClientTransactionHandler } from './client
 import type { ServerTransactionHandle, TransactionContext } from './context.ts';
 import { ServerInviteTransaction } from './server-invite-transaction.ts';
 import { ServerNonInviteTransaction } from './server-non-invite-transaction.ts';
-import { CompletedTransactionTable } from './completed-transaction-table.ts';
+import { CompletedTransactionTable, NO_RESPONSE } from './completed-transaction-table.ts';
 import { hashKey, TransactionTable } from './transaction-table.ts';
 import { LingerQueue, type Lingering } from './linger-queue.ts';
 import { DEFAULT_TIMERS, type TimerConfig } from './timers.ts';
@@ -220,7 +220,7 @@ export class TransactionLayer implements TransactionContext {
   completeClient(transaction: { readonly key: string }, route: Flow, ms: number, accepted: boolean): void {
     const hash = hashKey(transaction.key);
     this.client.deleteIf(transaction.key, transaction as ClientTransaction, hash);
-    (accepted ? this.acceptedClients : this.completedClients).add(transaction.key, EMPTY_RESPONSE, route, ms, hash);
+    (accepted ? this.acceptedClients : this.completedClients).add(transaction.key, NO_RESPONSE, route, ms, hash);
   }
 
   serverFailed(kind: 'timeout' | 'transport', request: SipRequest | undefined, flow: Flow): void {
@@ -327,8 +327,6 @@ export class TransactionLayer implements TransactionContext {
     }
   }
 }
-
-const EMPTY_RESPONSE = Buffer.alloc(0);
 
 /**
  * What a CANCEL finds of an INVITE server transaction in Accepted, which the layer keeps as its key

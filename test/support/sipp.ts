@@ -156,14 +156,35 @@ export function parseScreenRows(screen: string): SippMessageRow[] {
 
 /** A running sipp, bounded by -timeout and by a kill timer; kill() it in a finally block. */
 export class SippProcess {
-  readonly child: ChildProcess;
+  child!: ChildProcess;
   readonly dir: string;
   readonly done: Promise<SippResult>;
-  readonly args: string[];
-  private readonly killTimer: NodeJS.Timeout;
+  args: string[] = [];
+  private killTimer!: NodeJS.Timeout;
+  private killed = false;
+  /** Resolves when the first sipp child has been spawned. */
+  private readonly spawned: Promise<void>;
+  private onSpawned: () => void = () => {};
 
-  private constructor(options: SippOptions, controlPort: number, mediaPort: number) {
+  private constructor(options: SippOptions) {
     this.dir = mkdtempSync(join(tmpdir(), 'sipline-sipp-'));
+    this.spawned = new Promise((resolve) => (this.onSpawned = resolve));
+    this.done = this.launch(options, 0);
+  }
+
+  /**
+   * Runs sipp on a control port and a media port found free; when another test took one of them
+   * between freePort() and sipp's bind (sipp exits at once, EADDRINUSE), it runs again on others.
+   */
+  private async launch(options: SippOptions, attempt: number): Promise<SippResult> {
+    const controlPort = await freePort();
+    const mediaPort = await freePort('127.0.0.1', true);
+    const result = await this.spawnOnce(options, controlPort, mediaPort);
+    const lostPort = /Unable to bind (remote control|media|audio|video|RTP)[^\n]*errno = 98/i.test(result.stderr + result.errors);
+    return lostPort && attempt < 4 && !this.killed ? this.launch(options, attempt + 1) : result;
+  }
+
+  private spawnOnce(options: SippOptions, controlPort: number, mediaPort: number): Promise<SippResult> {
     const timeout = options.timeoutSeconds ?? 20;
     const scenarioArgs = options.scenario.startsWith('sn:')
       ? ['-sn', options.scenario.slice(3)]
@@ -190,13 +211,14 @@ export class SippProcess {
       ...(options.extra ?? []),
     ];
     this.child = spawn(SIPP, this.args, { cwd: this.dir, stdio: ['ignore', 'pipe', 'pipe'] });
+    this.onSpawned();
     let stdout = '';
     let stderr = '';
     this.child.stdout?.on('data', (d: Buffer) => (stdout += d.toString('latin1')));
     this.child.stderr?.on('data', (d: Buffer) => (stderr += d.toString('latin1')));
     // sipp's own -timeout should end it; this is the backstop
     this.killTimer = setTimeout(() => this.kill(), (timeout + 10) * 1000);
-    this.done = new Promise((resolve) => {
+    return new Promise((resolve) => {
       this.child.once('error', (err) => {
         stderr += `spawn error: ${err.message}`;
       });
@@ -231,9 +253,10 @@ export class SippProcess {
   }
 
   static async start(options: SippOptions): Promise<SippProcess> {
-    const controlPort = await freePort();
-    const mediaPort = await freePort('127.0.0.1', true);
-    return new SippProcess(options, controlPort, mediaPort);
+    const sipp = new SippProcess(options);
+    // the first child exists once its ports are found (done rejects if none can be)
+    await Promise.race([sipp.spawned, sipp.done]);
+    return sipp;
   }
 
   get running(): boolean {
@@ -252,6 +275,7 @@ export class SippProcess {
   }
 
   kill(): void {
+    this.killed = true;
     clearTimeout(this.killTimer);
     if (this.running) this.child.kill('SIGKILL');
   }
