@@ -104,6 +104,8 @@ export interface RunningServer {
   readonly worker: WorkerNode | undefined;
   /** Loads the script file again (or the default script); new requests use it. */
   reloadScript(): Promise<void>;
+  /** New TLS certificates (read again from their files by the caller): new connections get them. */
+  reloadCertificates(settings: TlsSettings): void;
   stop(): Promise<void>;
 }
 
@@ -319,6 +321,10 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
     async reloadScript() {
       engine.replace(await resolveScript(config.script));
       logger.info({ script: typeof config.script === 'string' ? config.script : config.script ? '(given object)' : '(default)' }, 'routing script reloaded');
+    },
+    reloadCertificates(settings) {
+      transport.reloadTls(settings);
+      logger.info({}, 'TLS certificates reloaded');
     },
     async stop() {
       clearInterval(watch);

@@ -75,8 +75,11 @@ function securitySettings(s: SiplineConfig['security']): ServerConfig['security'
   };
 }
 
-/** The PEM files of `tls` read (the loader checked that they exist); undefined without a certificate. */
-function tlsSettings(t: SiplineConfig['tls']): ServerConfig['tls'] {
+/**
+ * The PEM files of `tls` read (the loader checked that they exist); undefined without a certificate.
+ * Read again on SIGHUP, so that renewed certificates are served without a restart.
+ */
+export function tlsSettings(t: SiplineConfig['tls']): ServerConfig['tls'] {
   if (t.certificate === undefined || t.private_key === undefined) return undefined;
   return {
     certificate: readFileSync(t.certificate),

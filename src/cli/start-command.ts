@@ -6,7 +6,7 @@ import { createLogger, type Logger } from '../shared/index.ts';
 import { loadContext, type Context, type StoreOptions } from './context.ts';
 import { CommandError } from './errors.ts';
 import type { Output } from './output.ts';
-import { configuredDomains, toServerConfig } from './server-config.ts';
+import { configuredDomains, tlsSettings, toServerConfig } from './server-config.ts';
 import { writeServerState } from './server-state.ts';
 
 export interface StartOptions extends StoreOptions {
@@ -89,8 +89,8 @@ async function startSingle(config: ServerConfig, ctx: Context, logger: Logger, o
     logger,
     () => (server as RunningServer).stop(),
     () => {
-      logger.info({ script: ctx.config.script ?? '(default)' }, 'SIGHUP: reloading the routing script');
-      server?.reloadScript().catch((err: Error) => logger.error({ err: err.message, script: ctx.config.script }, 'cannot reload the routing script; the previous one stays'));
+      logger.info({ script: ctx.config.script ?? '(default)' }, 'SIGHUP: reloading the routing script and the TLS certificates');
+      if (server !== undefined) void reload(server, ctx, logger);
     },
   );
   try {
@@ -173,9 +173,20 @@ async function startWorker(config: ServerConfig, ctx: Context, logger: Logger): 
       await server.stop();
       return server.counters.snapshot();
     },
-    () => server.reloadScript(),
+    () => reload(server, ctx, logger),
   );
   return server;
+}
+
+/** SIGHUP: the TLS certificates read again from their files, and the routing script loaded again; what fails keeps the previous one. */
+async function reload(server: RunningServer, ctx: Context, logger: Logger): Promise<void> {
+  try {
+    const settings = tlsSettings(ctx.config.tls);
+    if (settings !== undefined) server.reloadCertificates(settings);
+  } catch (err) {
+    logger.error({ err: (err as Error).message }, 'cannot reload the TLS certificates; the previous ones stay');
+  }
+  await server.reloadScript().catch((err: Error) => logger.error({ err: err.message, script: ctx.config.script }, 'cannot reload the routing script; the previous one stays'));
 }
 
 /** The lines `sipline start` prints once the server serves. */

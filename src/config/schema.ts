@@ -376,7 +376,7 @@ export const configSchema = object(
     }),
     tls: object(
       {
-        certificate: pemFile('The server certificate (PEM, chain included) of the tls and wss listeners, also shown to TLS servers that ask us for a client certificate. `sipline cert create` makes one for development.'),
+        certificate: pemFile('The server certificate (PEM, chain included) of the tls and wss listeners, also shown to TLS servers that ask us for a client certificate. `sipline cert create` makes one for development. SIGHUP reads it (and the other TLS files) again.'),
         private_key: pemFile('The private key of `certificate` (PEM, unencrypted).'),
         min_version: choice(['TLSv1.2', 'TLSv1.3'], { default: 'TLSv1.2', description: 'The oldest TLS version accepted, in and out; older clients are refused during the handshake.' }),
         domains: record(

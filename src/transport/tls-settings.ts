@@ -33,34 +33,48 @@ export interface TlsSettings extends CertificatePair {
 }
 
 /**
- * The TLS server options of a listener: the default certificate, per-domain certificates through
- * SNI, the minimum version, and the client certificate request.
+ * The per-domain certificates a listener's SNI callback picks from (RFC 6066 §3): one object per
+ * transport layer, whose contents a reload replaces while the listeners keep the same callback.
  */
-export function tlsServerOptions(settings: TlsSettings): tls.TlsOptions {
-  const contexts = new Map<string, tls.SecureContext>();
-  for (const [name, pair] of Object.entries(settings.domains ?? {})) {
-    contexts.set(name.toLowerCase(), tls.createSecureContext({ cert: pair.certificate, key: pair.privateKey, minVersion: settings.minVersion ?? 'TLSv1.2' }));
+export class SniCertificates {
+  private contexts = new Map<string, tls.SecureContext>();
+
+  load(settings: TlsSettings): void {
+    const next = new Map<string, tls.SecureContext>();
+    for (const [name, pair] of Object.entries(settings.domains ?? {})) {
+      next.set(name.toLowerCase(), tls.createSecureContext({ cert: pair.certificate, key: pair.privateKey, minVersion: settings.minVersion ?? 'TLSv1.2' }));
+    }
+    this.contexts = next;
   }
+
+  readonly callback = (servername: string, callback: (err: Error | null, context?: tls.SecureContext) => void): void => {
+    const name = servername.toLowerCase();
+    const dot = name.indexOf('.');
+    // no context found: the callback without one makes the server use its default certificate
+    callback(null, this.contexts.get(name) ?? (dot > 0 ? this.contexts.get(`*${name.slice(dot)}`) : undefined));
+  };
+}
+
+/**
+ * The TLS server options of a listener: the default certificate, per-domain certificates through
+ * SNI (`sni`, loaded here from `settings`), the minimum version, and the client certificate request.
+ */
+export function tlsServerOptions(settings: TlsSettings, sni = new SniCertificates()): tls.TlsOptions {
+  sni.load(settings);
   const verify = settings.verifyClients ?? 'none';
   return {
-    cert: settings.certificate,
-    key: settings.privateKey,
-    minVersion: settings.minVersion ?? 'TLSv1.2',
+    ...secureContextOptions(settings),
     handshakeTimeout: settings.handshakeTimeoutMs ?? 10_000,
     requestCert: verify !== 'none',
     // with `optional`, a client without a certificate still gets through; checkClient refuses a bad one
     rejectUnauthorized: verify === 'required',
-    ca: settings.ca,
-    SNICallback:
-      contexts.size === 0
-        ? undefined
-        : (servername, callback) => {
-            const name = servername.toLowerCase();
-            const dot = name.indexOf('.');
-            // no context found: the callback without one makes the server use its default certificate
-            callback(null, contexts.get(name) ?? (dot > 0 ? contexts.get(`*${name.slice(dot)}`) : undefined));
-          },
+    SNICallback: sni.callback,
   };
+}
+
+/** What tls.Server.setSecureContext() takes: the default certificate, its key, the minimum version and the CA. */
+export function secureContextOptions(settings: TlsSettings): tls.SecureContextOptions {
+  return { cert: settings.certificate, key: settings.privateKey, minVersion: settings.minVersion ?? 'TLSv1.2', ca: settings.ca };
 }
 
 /**

@@ -25,7 +25,7 @@ import type { SourceGuard } from './source-guard.ts';
 import { normalizeAddress, StreamConnection, type StreamLimits } from './stream-connection.ts';
 import { RemoteStreamListener } from './remote-stream-listener.ts';
 import { StreamListener } from './stream-listener.ts';
-import { checkClient, tlsClientOptions, tlsServerOptions, type TlsSettings } from './tls-settings.ts';
+import { checkClient, secureContextOptions, SniCertificates, tlsClientOptions, tlsServerOptions, type TlsSettings } from './tls-settings.ts';
 import { UdpListener } from './udp-listener.ts';
 import { WebSocketConnection } from './websocket-connection.ts';
 import { acceptWebSockets } from './websocket-upgrade.ts';
@@ -114,6 +114,11 @@ export class TransportLayer {
   private readonly udpReceived: CounterCell;
   private readonly udpSent: CounterCell;
   private readonly logger: Logger;
+  /** TLS settings: certificates for the tls/wss listeners and for connections we open (reloadTls replaces them). */
+  private tls: TlsSettings | undefined;
+  /** The tls/wss servers, whose certificates reloadTls() replaces, and their per-domain certificates. */
+  private readonly secureServers: tls.Server[] = [];
+  private readonly sni = new SniCertificates();
   private readonly udp: UdpListener[] = [];
   /** TCP, TLS, WS and WSS listeners. */
   private readonly streams: Array<StreamListener | RemoteStreamListener> = [];
@@ -140,6 +145,7 @@ export class TransportLayer {
 
   constructor(private readonly options: TransportOptions) {
     this.counters = options.counters ?? new Counters();
+    this.tls = options.tls;
     this.udpReceived = this.counters.cell('transport.udp.received');
     this.udpSent = this.counters.cell('transport.udp.sent');
     this.logger = options.logger ?? silentLogger;
@@ -194,6 +200,21 @@ export class TransportLayer {
       }
     }
     this.outbound.clear();
+  }
+
+  /**
+   * New certificates (after `sipline start` got SIGHUP): the tls and wss listeners present them,
+   * the per-domain ones included, to every connection accepted from now on, and connections we
+   * open verify against the new CA; open connections keep theirs. Whether and how client
+   * certificates are asked for stays as the listeners were started with.
+   */
+  reloadTls(settings: TlsSettings): void {
+    // a bad key or certificate throws here, before anything was replaced
+    const context = secureContextOptions(settings);
+    tls.createSecureContext(context);
+    this.sni.load(settings);
+    for (const server of this.secureServers) server.setSecureContext(context);
+    this.tls = settings;
   }
 
   /** Messages are handled from now on (see startHeld). */
@@ -562,18 +583,22 @@ export class TransportLayer {
   /** The server that accepts connections of a listener: net for TCP, tls for TLS, http(s) with a WebSocket upgrade for WS/WSS. */
   private createServer(protocol: Exclude<TransportProtocol, 'udp'>): net.Server {
     if (protocol === 'tcp') return net.createServer((socket) => this.acceptSocket('tcp', socket));
-    const settings = this.options.tls;
+    const settings = this.tls;
     if ((protocol === 'tls' || protocol === 'wss') && settings === undefined) {
       throw new Error(`a ${protocol} listener needs a certificate and a private key (tls.certificate, tls.private_key)`);
     }
-    const tlsOptions = settings === undefined ? {} : tlsServerOptions(settings);
+    const tlsOptions = settings === undefined ? {} : tlsServerOptions(settings, this.sni);
     if (protocol === 'tls') {
       const server = tls.createServer(tlsOptions, (socket) => this.acceptTlsSocket(socket));
       server.on('tlsClientError', (err) => this.refuseTls(err.message));
+      this.secureServers.push(server);
       return server;
     }
     const server = protocol === 'ws' ? http.createServer() : https.createServer(tlsOptions);
-    if (protocol === 'wss') server.on('tlsClientError', (err) => this.refuseTls(err.message));
+    if (protocol === 'wss') {
+      server.on('tlsClientError', (err) => this.refuseTls(err.message));
+      this.secureServers.push(server as https.Server);
+    }
     // the handshake must complete as fast as a TLS one; after it, the WebSocket's idle timeout applies
     server.headersTimeout = settings?.handshakeTimeoutMs ?? 10_000;
     server.requestTimeout = settings?.handshakeTimeoutMs ?? 10_000;
@@ -599,7 +624,7 @@ export class TransportLayer {
 
   /** A TLS client whose certificate is not acceptable (mutual TLS, `tls.verify_clients`) is disconnected before any SIP. */
   private acceptTlsSocket(socket: tls.TLSSocket): void {
-    const settings = this.options.tls as TlsSettings;
+    const settings = this.tls as TlsSettings;
     const peer = checkClient(socket, settings);
     if (peer === null) {
       this.refuseTls(`client certificate refused (${socket.authorizationError ?? 'not a trusted peer'})`);
@@ -612,7 +637,7 @@ export class TransportLayer {
   private acceptWebSocket(protocol: 'ws' | 'wss', socket: WebSocket, request: http.IncomingMessage): void {
     let peer: string | undefined;
     if (protocol === 'wss') {
-      const checked = checkClient(request.socket as tls.TLSSocket, this.options.tls as TlsSettings);
+      const checked = checkClient(request.socket as tls.TLSSocket, this.tls as TlsSettings);
       if (checked === null) {
         this.refuseTls('client certificate refused');
         socket.terminate();
@@ -647,7 +672,7 @@ export class TransportLayer {
     const localAddress = listener !== undefined && !WILDCARDS.has(listener.host) ? listener.host : undefined;
     const target: Destination = { protocol, address: normalizeAddress(destination.address), port: destination.port };
     const tcp = net.connect({ host: destination.address, port: destination.port, localAddress });
-    const socket = protocol === 'tls' ? tls.connect({ ...tlsClientOptions(this.options.tls, destination), socket: tcp }) : tcp;
+    const socket = protocol === 'tls' ? tls.connect({ ...tlsClientOptions(this.tls, destination), socket: tcp }) : tcp;
     // a failed TCP connect under TLS surfaces as an error of the TLS socket
     if (socket !== tcp) tcp.on('error', (err) => socket.destroy(err));
     const connection = new StreamConnection(protocol, socket, target, this.streamLimits, this.streamEvents);

@@ -5,7 +5,9 @@
  * the binding the server wrote behind. Also SIGHUP (script reload) and SIGTERM (exit 0).
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { X509Certificate } from 'node:crypto';
+import tls from 'node:tls';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -14,6 +16,7 @@ import { parseAuthHeader } from '../../src/sip/index.ts';
 import { UserAgent } from '../../src/ua/index.ts';
 import { runCli, spawnCli } from '../support/cli.ts';
 import { delay, freePort, waitFor } from '../support/sipp.ts';
+import { TestPki } from '../support/tls-certs.ts';
 
 let root: string;
 before(() => {
@@ -85,6 +88,50 @@ describe('provisioning a running server', { timeout: 90_000 }, () => {
     } finally {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
       await ua.close();
+    }
+  });
+
+  test('SIGHUP reloads the TLS certificates from their files: new connections get the renewed one, without a restart', { timeout: 60_000 }, async () => {
+    const pki = new TestPki();
+    const before = pki.issue('before', 'sip.example.test', ['DNS:sip.example.test']);
+    const renewed = pki.issue('renewed', 'sip.example.test', ['DNS:sip.example.test']);
+    const dir = join(root, 'tls-reload');
+    const certificate = join(root, 'served-cert.pem');
+    const privateKey = join(root, 'served-key.pem');
+    copyFileSync(before.certificateFile, certificate);
+    copyFileSync(before.privateKeyFile, privateKey);
+    const port = await freePort();
+    const config = join(root, 'tls-reload.yaml');
+    writeFileSync(config, `listen: [tls:127.0.0.1:${port}]\ndata: ${dir}\ntls:\n  certificate: ${certificate}\n  private_key: ${privateKey}\n`);
+    const { child, output } = spawnCli(['start', '--config', config, '--log-level', 'info']);
+    // the certificate a new TLS connection is shown, by serial number
+    const served = () =>
+      new Promise<string>((resolve, reject) => {
+        const socket = tls.connect({ host: '127.0.0.1', port, servername: 'sip.example.test', ca: pki.ca.certificate }, () => {
+          resolve(socket.getPeerCertificate().serialNumber);
+          socket.end();
+        });
+        socket.once('error', reject);
+      });
+    const serial = (pem: Buffer) => new X509Certificate(pem).serialNumber;
+    try {
+      await waitFor(() => /sipline routing script/.test(output.stdout) || child.exitCode !== null, 20_000, `the server to start (stderr: ${output.stderr})`);
+      assert.equal(await served(), serial(before.certificate));
+      // renewed in place, as certbot or an operator does, then SIGHUP
+      copyFileSync(renewed.certificateFile, certificate);
+      copyFileSync(renewed.privateKeyFile, privateKey);
+      assert.equal(await served(), serial(before.certificate), 'nothing changes before the signal');
+      child.kill('SIGHUP');
+      await waitFor(() => /TLS certificates reloaded/.test(output.stdout), 10_000, `the reload log line (stdout: ${output.stdout})`);
+      assert.equal(await served(), serial(renewed.certificate));
+      // a broken file on the next SIGHUP: the certificate in use stays, with an error that says so
+      writeFileSync(privateKey, 'not a key');
+      child.kill('SIGHUP');
+      await waitFor(() => /cannot reload the TLS certificates; the previous ones stay/.test(output.stdout + output.stderr), 10_000, 'the reload error');
+      assert.equal(await served(), serial(renewed.certificate));
+    } finally {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      pki.cleanup();
     }
   });
 
