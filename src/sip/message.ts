@@ -158,16 +158,13 @@ export abstract class SipMessage {
     this.invalidate(key);
   }
 
-  /** Removes the fields of this name whose value passes `test`; returns how many went. */
-  removeWhere(name: string, test: (value: string) => boolean): number {
+  /** Removes the fields of this name whose value passes `test`. */
+  removeWhere(name: string, test: (value: string) => boolean): void {
     const key = headerKey(name);
     const kept = this.headers.filter((f) => f.key !== key || !test(f.value));
-    const removed = this.headers.length - kept.length;
-    if (removed > 0) {
-      this.headers = kept;
-      this.invalidate(key);
-    }
-    return removed;
+    if (kept.length === this.headers.length) return;
+    this.headers = kept;
+    this.invalidate(key);
   }
 
   // ---- typed accessors (RFC 3261 §20) ----------------------------------------------------

@@ -56,7 +56,7 @@ export class ClientInviteTransaction extends ClientTransactionBase implements Ke
             const route = this.handler.acceptedRoute?.() ?? null;
             if (route !== null) {
               this.release(null);
-              this.lingerAsKey(route, ms, true);
+              this.completeAsKey(route, ms, true);
             } else {
               this.release(this.handler.acceptedHandler?.() ?? this.handler);
               this.ctx.linger(this, ms);

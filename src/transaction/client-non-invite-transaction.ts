@@ -54,7 +54,7 @@ export class ClientNonInviteTransaction extends ClientTransactionBase {
           this.cancelTimers();
           // only its key is kept, to absorb retransmitted finals (CompletedTransactionTable)
           if (this.flow === undefined) this.terminate();
-          else this.lingerAsKey(this.flow, this.ctx.timers.T4, false);
+          else this.completeAsKey(this.flow, this.ctx.timers.T4, false);
         }
       }
     }

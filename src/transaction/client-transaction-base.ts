@@ -17,8 +17,6 @@ export abstract class ClientTransactionBase extends TimedTransaction implements 
   failed: 'timeout' | 'transport' | null = null;
   protected bytes: Buffer | null = null;
   private held: SipRequest | null;
-  /** When the layer keeps only the key (completeClient): the clock time its linger ends, 0 otherwise. */
-  private lingerEnd = 0;
 
   constructor(
     protected readonly ctx: TransactionContext,
@@ -47,7 +45,7 @@ export abstract class ClientTransactionBase extends TimedTransaction implements 
   }
 
   get terminated(): boolean {
-    return this.state === 'terminated' || (this.lingerEnd > 0 && this.ctx.wheel.now() >= this.lingerEnd);
+    return this.state === 'terminated' || this.keyLingerOver;
   }
 
   abstract receiveResponse(response: SipResponse): void;
@@ -83,12 +81,9 @@ export abstract class ClientTransactionBase extends TimedTransaction implements 
     if (this.bytes !== null) this.ctx.transport.sendBytes(this.bytes, this.flow);
   }
 
-  /**
-   * Only lingers from now on, as its key in the layer (Timers K, M): this object is let go by the
-   * layer and reports itself terminated once the linger is over.
-   */
-  protected lingerAsKey(route: Flow, ms: number, accepted: boolean): void {
-    this.lingerEnd = this.ctx.wheel.now() + ms;
+  /** Only lingers from now on (Timers K, M), as its key and `route` in the layer (completeClient). */
+  protected completeAsKey(route: Flow, ms: number, accepted: boolean): void {
+    this.lingerAsKey(ms);
     this.ctx.completeClient(this, route, ms, accepted);
   }
 

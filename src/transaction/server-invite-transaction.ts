@@ -23,8 +23,6 @@ export class ServerInviteTransaction extends TimedTransaction implements ServerT
   private intervalG: number;
   private held: SipRequest | null;
   private route: Flow | Destination | undefined;
-  /** In Accepted, where the layer keeps only the key: the clock time Timer L ends it. */
-  private acceptedUntil = 0;
 
   constructor(
     private readonly ctx: TransactionContext,
@@ -51,7 +49,7 @@ export class ServerInviteTransaction extends TimedTransaction implements ServerT
   }
 
   get terminated(): boolean {
-    return this.state === 'terminated' || (this.state === 'accepted' && this.ctx.wheel.now() >= this.acceptedUntil);
+    return this.state === 'terminated' || this.keyLingerOver;
   }
 
   /** An INVITE retransmission: the last provisional is resent in Proceeding (§17.2.1); absorbed otherwise. */
@@ -95,7 +93,7 @@ export class ServerInviteTransaction extends TimedTransaction implements ServerT
       // Timer L: the layer keeps the key alone to absorb retransmitted INVITEs (RFC 6026 §7.1); this
       // object stays usable by a TU that holds it (further 2xx are sent above), but nothing else keeps it
       const ms = lingerMs(this.ctx.timers, 64 * this.ctx.timers.T1);
-      this.acceptedUntil = this.ctx.wheel.now() + ms;
+      this.lingerAsKey(ms);
       this.state = 'accepted';
       this.cancelTimers();
       this.lastResponse = null;

@@ -11,6 +11,8 @@ export abstract class TimedTransaction implements TimerTarget {
   private first: Timer | null = null;
   private second: Timer | null = null;
   private third: Timer | null = null;
+  /** When the layer keeps only this transaction's key for its linger: the clock time that ends (0 before). */
+  private keyLingerEnd = 0;
 
   constructor(private readonly wheel: TimerWheel) {}
 
@@ -44,6 +46,18 @@ export abstract class TimedTransaction implements TimerTarget {
     this.wheel.cancel(this.second);
     this.wheel.cancel(this.third);
     this.first = this.second = this.third = null;
+  }
+
+  /**
+   * The layer keeps only the key from now on, for `ms` (Timers K, L, M in CompletedTransactionTable
+   * form): this object, let go by the layer, reports that linger's end through keyLingerOver.
+   */
+  protected lingerAsKey(ms: number): void {
+    this.keyLingerEnd = this.wheel.now() + ms;
+  }
+
+  protected get keyLingerOver(): boolean {
+    return this.keyLingerEnd > 0 && this.wheel.now() >= this.keyLingerEnd;
   }
 
   private find(kind: number): Timer | null {

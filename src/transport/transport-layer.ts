@@ -264,18 +264,15 @@ export class TransportLayer {
     const family = addressFamily(target.address);
     let protocol = target.protocol;
     this.pushVia(request, protocol, family, branch);
+    const tcpAtHand = protocol === 'udp' && this.pickListener('tcp', family) !== undefined;
     if (protocol === 'udp') {
-      // written straight into the batched socket's send area, unless it is too large for UDP with
-      // TCP at hand (below); a client transaction serializes it again only to retransmit it
-      const listener = (target as Flow).udp ?? this.pickListener('udp', family);
-      const limit = this.pickListener('tcp', family) !== undefined ? this.sizeThreshold : Infinity;
-      if (listener !== undefined && (listener as UdpListener).sendMessage(request, target.port, target.address, limit)) {
-        this.udpSent.value++;
-        return (target as Flow).udp === listener ? (target as Flow) : (listener as UdpListener).flowTo(target.address, target.port);
-      }
+      // unless it is too large for UDP with TCP at hand (below); a client transaction serializes
+      // it again only to retransmit it
+      const flow = this.sendUdpInPlace(request, target, tcpAtHand ? this.sizeThreshold : Infinity);
+      if (flow !== undefined) return flow;
     }
     let bytes = request.toBuffer();
-    if (protocol === 'udp' && bytes.length > this.sizeThreshold && this.pickListener('tcp', family) !== undefined) {
+    if (tcpAtHand && bytes.length > this.sizeThreshold) {
       protocol = 'tcp';
       request.popVia();
       bytes = this.withVia(request, protocol, family, branch);
@@ -312,6 +309,19 @@ export class TransportLayer {
   }
 
   /**
+   * Over UDP, a message written straight into its listener's batched send area
+   * (SipMessage.writeInto: no Buffer of its own, one copy fewer): the flow it took, or undefined
+   * when it was not sent so (node:dgram, no listener, longer than `maxLength`): send its bytes then.
+   */
+  private sendUdpInPlace(message: SipRequest | SipResponse, destination: Destination | Flow, maxLength = Infinity): Flow | undefined {
+    const flow = destination as Flow;
+    const listener = (flow.udp ?? this.pickListener('udp', addressFamily(destination.address))) as UdpListener | undefined;
+    if (listener === undefined || !listener.sendMessage(message, destination.port, destination.address, maxLength)) return undefined;
+    this.udpSent.value++;
+    return flow.udp === listener ? flow : listener.flowTo(destination.address, destination.port);
+  }
+
+  /**
    * Sends a response along the flow of its request, or where RFC 3261 §18.2.2 says when that flow
    * is gone; returns where it went. A server transaction passes back what the last call returned:
    * over UDP every response of a transaction goes where the first went (§18.2.2 reads only the
@@ -328,15 +338,8 @@ export class TransportLayer {
         return undefined;
       }
     }
-    // over UDP a response not serialized yet is written straight where it is sent from: the
-    // serializations a response is kept for (retransmission) are made by whoever keeps it
-    if (route.protocol === 'udp') {
-      const listener = (route as Flow).udp ?? this.pickListener('udp', addressFamily(route.address));
-      if (listener !== undefined && (listener as UdpListener).sendMessage(response, route.port, route.address)) {
-        this.udpSent.value++;
-        return route;
-      }
-    }
+    // the serializations a response is kept for (retransmission) are made by whoever keeps it
+    if (route.protocol === 'udp' && this.sendUdpInPlace(response, route) !== undefined) return route;
     this.sendBytes(response.toBuffer(), route, onError);
     return route;
   }
